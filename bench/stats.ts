@@ -1,0 +1,57 @@
+// Medians, quiet-machine waits and the results table.
+import { readFileSync } from 'node:fs'
+
+export interface Row {
+  name: string
+  median: number
+  min: number
+  max: number
+}
+
+export function medianOf(xs: number[]): { median: number; min: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+  return { median, min: s[0]!, max: s[s.length - 1]! }
+}
+
+function cpuTimes(): { idle: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!
+  const f = line.trim().split(/\s+/).slice(1).map(Number)
+  const idle = f[3]! + (f[4] ?? 0)
+  return { idle, total: f.reduce((a, b) => a + b, 0) }
+}
+
+/** Waits (up to 10 s) until the machine is mostly idle, so a neighbour's burst does not land in one sample. */
+export async function waitForQuiet(maxBusy = 0.25): Promise<void> {
+  let a: { idle: number; total: number }
+  try {
+    a = cpuTimes()
+  } catch {
+    return // no /proc/stat: not Linux
+  }
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200))
+    const b = cpuTimes()
+    const total = b.total - a.total
+    const busy = total > 0 ? 1 - (b.idle - a.idle) / total : 0
+    if (busy <= maxBusy) return
+    a = b
+  }
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
+
+export function formatTable(rows: Row[]): string[] {
+  const best = Math.max(...rows.map((r) => r.median))
+  const sorted = [...rows].sort((a, b) => b.median - a.median)
+  const out = ['| driver | median | min | max | vs fastest |', '|---|---:|---:|---:|---:|']
+  for (const r of sorted) out.push(`| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${(r.median / best).toFixed(2)} |`)
+  const ours = rows.find((r) => r.name === 'pgline')
+  if (ours) {
+    const ratios = rows.filter((r) => r !== ours).map((r) => `${r.name} ${(ours.median / r.median).toFixed(2)}x`)
+    out.push('', `pgline relative to: ${ratios.join(', ')}`)
+  }
+  return out
+}

@@ -1,0 +1,169 @@
+// A request that collects the results of one Sync (or simple Query) cycle:
+// one Result per statement, the first error, and the decode plan of the
+// current result.
+
+import { ConnectionError, PglineError, ProtocolError } from '../errors/base.js'
+import { createDatabaseError } from '../errors.js'
+import type { DatabaseError } from '../errors.js'
+import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
+import type { Request } from '../session/session.js'
+import type { TypeMap } from '../types/type-map.js'
+import { parseCommandTag, RowDecoder, type Field, type Result, type RowMode } from './result.js'
+
+/** A value the server sent could not be turned into a JS value by its codec. */
+export class DecodeError extends PglineError {
+  constructor(
+    message: string,
+    readonly column: string,
+    readonly typeOid: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+export interface QueryHooks {
+  /** ParseComplete arrived for a statement being prepared under a name. */
+  parsed?(): void
+  /** The server refused the Parse (an error before ParseComplete). */
+  parseFailed?(): void
+  /** The statement's description (Describe 'S'): parameter types and result fields. */
+  described?(paramOids: number[], fields: Field[] | null): void
+  /** The server wants COPY data that this request cannot give: answer with CopyFail. */
+  copyInRefused(): void
+}
+
+export class QueryRequest implements Request {
+  readonly results: Result<unknown>[] = []
+  private rows: unknown[] = []
+  private plan: RowDecoder | undefined
+  private error: Error | undefined
+  private paramOids: number[] | undefined
+  private copyOut = false
+  private sawParse = false
+
+  constructor(
+    readonly sql: string,
+    private readonly types: TypeMap,
+    private readonly mode: RowMode,
+    private readonly hooks: QueryHooks,
+    private readonly resolve: (results: Result<unknown>[]) => void,
+    private readonly reject: (err: Error) => void,
+    /** Known fields (a prepared statement): no RowDescription will come. */
+    knownFields?: Field[] | null,
+  ) {
+    if (knownFields) this.plan = new RowDecoder(knownFields, types, mode)
+  }
+
+  handle(msg: BackendMessage): void {
+    switch (msg.type) {
+      case 'DataRow': {
+        const plan = this.plan
+        if (plan === undefined) throw new ProtocolError('DataRow without a row description')
+        if (msg.offsets.length !== plan.fields.length * 2) {
+          throw new ProtocolError(`DataRow has ${msg.offsets.length / 2} columns, the description ${plan.fields.length}`)
+        }
+        if (this.error !== undefined) return
+        try {
+          this.rows.push(plan.decode(msg.buf, msg.offsets))
+        } catch (err) {
+          this.error = this.decodeError(plan, msg.buf, msg.offsets, err)
+        }
+        return
+      }
+      case 'RowDescription':
+        if (this.paramOids !== undefined) this.hooks.described?.(this.paramOids, msg.fields)
+        this.plan = new RowDecoder(msg.fields, this.types, this.mode)
+        return
+      case 'CommandComplete': {
+        const { command, rowCount } = parseCommandTag(msg.tag)
+        this.finish(command, rowCount)
+        return
+      }
+      case 'EmptyQueryResponse':
+        this.finish('', null)
+        return
+      case 'PortalSuspended':
+        this.finish('SELECT', this.rows.length)
+        return
+      case 'ErrorResponse':
+        if (!this.sawParse) this.hooks.parseFailed?.()
+        // The first error wins; the server skips to Sync after it.
+        if (this.error === undefined || this.error instanceof DecodeError) {
+          this.error = createDatabaseError(msg.fields, this.sql)
+        }
+        return
+      case 'ParseComplete':
+        this.sawParse = true
+        this.hooks.parsed?.()
+        return
+      case 'ParameterDescription':
+        this.paramOids = msg.typeOids
+        return
+      case 'NoData':
+        if (this.paramOids !== undefined) this.hooks.described?.(this.paramOids, null)
+        this.plan = undefined
+        return
+      case 'BindComplete':
+      case 'CloseComplete':
+        return
+      case 'CopyInResponse':
+        this.hooks.copyInRefused()
+        return
+      case 'CopyOutResponse':
+        this.copyOut = true
+        return
+      case 'CopyData':
+      case 'CopyDone':
+        if (!this.copyOut) throw new ProtocolError(`${msg.type} outside COPY`)
+        return
+      default:
+        throw new ProtocolError(`unexpected ${msg.type} in a query cycle`)
+    }
+  }
+
+  private finish(command: string, rowCount: number | null): void {
+    this.results.push({
+      command,
+      rowCount: command === 'SELECT' && rowCount === null ? this.rows.length : rowCount,
+      rows: this.rows,
+      fields: this.plan?.fields ?? [],
+    })
+    this.rows = []
+    this.copyOut = false
+  }
+
+  private decodeError(plan: RowDecoder, buf: Buffer, offsets: Int32Array, cause: unknown): DecodeError {
+    // Find the column that fails, for a message that names it.
+    for (let i = 0; i < plan.fields.length; i++) {
+      const f = plan.fields[i]!
+      const start = offsets[2 * i]!
+      if (start === -1) continue
+      try {
+        this.types.decoder(f.typeOid, f.format)(buf, start, offsets[2 * i + 1]!)
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err)
+        return new DecodeError(
+          `cannot decode column "${f.name}" (type oid ${f.typeOid}, ${f.format ? 'binary' : 'text'}): ${why}`,
+          f.name,
+          f.typeOid,
+          { cause: err },
+        )
+      }
+    }
+    return new DecodeError(`cannot decode row: ${String(cause)}`, '', 0, { cause })
+  }
+
+  complete(_status: TransactionStatus): void {
+    if (this.error !== undefined) this.reject(this.error)
+    else this.resolve(this.results)
+  }
+
+  fail(err: Error): void {
+    // A FATAL ErrorResponse that preceded the close explains it better.
+    const recorded = this.error as DatabaseError | undefined
+    if (recorded !== undefined && 'severity' in recorded && (recorded.severity === 'FATAL' || recorded.severity === 'PANIC')) {
+      this.reject(new ConnectionError(`connection closed by the server: ${recorded.message}`, { retrySafe: false, cause: recorded }))
+    } else this.reject(err)
+  }
+}

@@ -1,0 +1,69 @@
+// Named prepared statements, reused by SQL text: a query seen before skips
+// Parse and Describe and asks for binary results where a codec exists. LRU:
+// the least recently used statement is closed when the cache is full.
+
+import type { Field } from './result.js'
+
+export interface CachedStatement {
+  readonly name: string
+  readonly key: string
+  /** False until the server confirmed Parse and described the statement. */
+  ready: boolean
+  paramOids: number[]
+  /** Result fields with the format we ask for; null for a statement without rows. */
+  fields: Field[] | null
+  resultFormats: number[]
+}
+
+export class StatementCache {
+  private readonly map = new Map<string, CachedStatement>()
+  private counter = 0
+  /** Names whose Close is still to be sent (with the next request). */
+  readonly toClose: string[] = []
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.map.size
+  }
+
+  static key(sql: string, paramOids: readonly number[]): string {
+    // Parameters typed at Parse (e.g. bytea) make a different statement.
+    for (let i = 0; i < paramOids.length; i++) if (paramOids[i] !== 0) return sql + '\0' + paramOids.join(',')
+    return sql
+  }
+
+  get(key: string): CachedStatement | undefined {
+    const s = this.map.get(key)
+    if (s !== undefined && s.ready) {
+      // Re-insert to mark as most recently used.
+      this.map.delete(key)
+      this.map.set(key, s)
+    }
+    return s
+  }
+
+  /** Reserves a name for a new statement, evicting the least recently used one. */
+  add(key: string): CachedStatement {
+    if (this.map.size >= this.capacity) {
+      for (const [k, s] of this.map) {
+        if (!s.ready) continue // still being prepared: its request will use it
+        this.map.delete(k)
+        this.toClose.push(s.name)
+        break
+      }
+    }
+    const s: CachedStatement = { name: `pgline_${++this.counter}`, key, ready: false, paramOids: [], fields: null, resultFormats: [] }
+    this.map.set(key, s)
+    return s
+  }
+
+  delete(key: string): void {
+    this.map.delete(key)
+  }
+
+  clear(): void {
+    this.map.clear()
+    this.toClose.length = 0
+  }
+}

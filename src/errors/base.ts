@@ -1,0 +1,134 @@
+// The error hierarchy every part of the driver throws from. Hand-written; the
+// per-SQLSTATE subclasses of DatabaseError are generated into ./sqlstate.ts.
+import type { NoticeFields } from '../protocol/messages.js'
+
+/** Base of every error pgline throws, so `catch (e) { if (e instanceof PglineError) }` sorts ours from the rest. */
+export class PglineError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    // Non-enumerable like Error.prototype.name, so util.inspect and JSON output stay clean.
+    // new.target gives the most derived class, so subclasses need not repeat this.
+    Object.defineProperty(this, 'name', { value: new.target.name, writable: true, configurable: true })
+  }
+}
+
+/** The ErrorResponse fields copied onto DatabaseError, minus `message` (Error's own). */
+const FIELD_KEYS = [
+  'severity',
+  'severityNonLocalized',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'where',
+  'schema',
+  'table',
+  'column',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
+] as const satisfies readonly Exclude<keyof NoticeFields, 'message'>[]
+
+/**
+ * An ErrorResponse from the server. Generated subclasses (UniqueViolation,
+ * SerializationFailure...) let callers catch by SQLSTATE with `instanceof`;
+ * build one with createDatabaseError() to get the most specific class.
+ */
+export class DatabaseError extends PglineError {
+  // `declare`: absent fields stay absent instead of showing up as `undefined` in logs.
+  declare readonly severity: string
+  declare readonly severityNonLocalized?: string
+  /** The five-character SQLSTATE. */
+  declare readonly code: string
+  declare readonly detail?: string
+  declare readonly hint?: string
+  /** 1-based character offset into `query` where the error was detected. */
+  declare readonly position?: number
+  declare readonly internalPosition?: number
+  declare readonly internalQuery?: string
+  declare readonly where?: string
+  declare readonly schema?: string
+  declare readonly table?: string
+  declare readonly column?: string
+  declare readonly dataType?: string
+  declare readonly constraint?: string
+  declare readonly file?: string
+  declare readonly line?: number
+  declare readonly routine?: string
+  /** The SQL that failed, when the client knows it. */
+  declare readonly query?: string
+
+  constructor(fields: NoticeFields, query?: string) {
+    super(fields.message)
+    const self = this as unknown as Record<string, unknown>
+    for (const key of FIELD_KEYS) {
+      if (fields[key] !== undefined) self[key] = fields[key]
+    }
+    // Non-enumerable: SQL text can carry literals (even `PASSWORD '...'`), so keep it
+    // out of util.inspect/JSON dumps of the error; it is still readable as `err.query`.
+    if (query !== undefined) Object.defineProperty(this, 'query', { value: query, configurable: true })
+  }
+}
+
+/**
+ * The connection failed or was lost. `retrySafe` is true only when the request
+ * surely never reached the server (connect refused, DNS failure, connect
+ * timeout), so running it again cannot apply it twice.
+ */
+export class ConnectionError extends PglineError {
+  readonly retrySafe: boolean
+
+  constructor(message: string, options: { retrySafe: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.retrySafe = options.retrySafe
+  }
+}
+
+/** The server sent bytes that break the protocol: malformed or oversized message, unknown type. */
+export class ProtocolError extends PglineError {
+  /** The backend message type byte (as a printable string), when known. */
+  declare readonly messageType?: string
+
+  constructor(message: string, messageType?: string, options?: ErrorOptions) {
+    super(message, options)
+    if (messageType !== undefined) this.messageType = messageType
+  }
+}
+
+/** The caller misused the API; detected before anything was sent. */
+export class InterfaceError extends PglineError {}
+
+/** A query parameter value cannot be sent (unsupported type, unencodable value). */
+export class ParameterError extends InterfaceError {
+  /** 0-based index into the parameter array; the SQL placeholder is `$<index + 1>`. */
+  readonly index: number
+  /** What the value was, e.g. 'symbol', 'function', 'object WeakMap'. */
+  readonly valueType: string
+  declare readonly typeOid?: number
+
+  /** `message` should name the placeholder (`$<index + 1>`), never the value itself. */
+  constructor(
+    message: string,
+    options: { index: number; valueType: string; typeOid?: number; cause?: unknown },
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.index = options.index
+    this.valueType = options.valueType
+    if (options.typeOid !== undefined) this.typeOid = options.typeOid
+  }
+}
+
+/**
+ * Authentication failed on the client side: the server asked for an
+ * unsupported method, a password is needed but none was given, or the SCRAM
+ * server signature did not verify. The message names the role and method,
+ * never the password. Failures the server reports are DatabaseErrors (class 28).
+ */
+export class ClientAuthenticationError extends PglineError {}
+
+/** An operation (such as connecting) did not finish in the time allowed. */
+export class TimeoutError extends PglineError {}

@@ -1,0 +1,12 @@
+// The public surface of pgline.
+export { connect, Connection } from './client/connection.js'
+export type { ConnectionOptions, QueryOptions } from './client/connection.js'
+export type { Notification } from './session/session.js'
+export type { Field, Result, Row, RowMode } from './client/result.js'
+export { DecodeError } from './client/query.js'
+export type { ConnectOptions } from './config/config.js'
+export { parseUrl } from './config/config.js'
+export type { Notice } from './config/notice.js'
+export * from './errors.js'
+export { TypeMap, defaultTypeMap } from './types/type-map.js'
+export type { Decoder, EncodedParam } from './types/codec.js'

@@ -1,0 +1,151 @@
+// A growable byte buffer for building frontend messages. One per connection:
+// messages are appended back to back and flushed together, which is how
+// writes get coalesced without copying each message separately.
+
+const INITIAL_SIZE = 16 * 1024
+
+export class Writer {
+  buf: Buffer
+  pos = 0
+  private lengthAt = -1
+  private msgStart = -1
+
+  constructor(size = INITIAL_SIZE) {
+    this.buf = Buffer.allocUnsafe(size)
+  }
+
+  get length(): number {
+    return this.pos
+  }
+
+  private ensure(n: number): void {
+    const need = this.pos + n
+    if (need <= this.buf.length) return
+    // max(): a Writer created with size 0 would otherwise double 0 forever.
+    let size = Math.max(this.buf.length * 2, 64)
+    while (size < need) size *= 2
+    const next = Buffer.allocUnsafe(size)
+    this.buf.copy(next, 0, 0, this.pos)
+    this.buf = next
+  }
+
+  /** Starts a message with a type byte (or none for startup-style packets) and a length placeholder. */
+  start(type?: number): this {
+    if (this.lengthAt !== -1) throw new Error('Writer: message already open')
+    this.ensure(5)
+    this.msgStart = this.pos
+    if (type !== undefined) this.buf[this.pos++] = type
+    this.lengthAt = this.pos
+    this.pos += 4
+    return this
+  }
+
+  /** Back-patches the length of the open message (it counts itself, not the type byte). */
+  end(): this {
+    const at = this.lengthAt
+    if (at === -1) throw new Error('Writer: no open message')
+    this.buf.writeInt32BE(this.pos - at, at)
+    this.lengthAt = -1
+    this.msgStart = -1
+    return this
+  }
+
+  /**
+   * Drops the open message, if any, so the Writer is usable again. Called
+   * before the Writer throws on a bad value: a half-written message must not
+   * stay open (every later start() would fail) nor ever be flushed.
+   */
+  abort(): this {
+    if (this.lengthAt !== -1) {
+      this.pos = this.msgStart
+      this.lengthAt = -1
+      this.msgStart = -1
+    }
+    return this
+  }
+
+  private fail(message: string): never {
+    this.abort()
+    throw new RangeError(`Writer: ${message}`)
+  }
+
+  u8(v: number): this {
+    this.ensure(1)
+    this.buf[this.pos++] = v
+    return this
+  }
+
+  i16(v: number): this {
+    if (!(v >= -0x8000 && v <= 0x7fff)) this.fail(`${v} does not fit an Int16`)
+    this.ensure(2)
+    this.buf.writeInt16BE(v, this.pos)
+    this.pos += 2
+    return this
+  }
+
+  /** An unsigned 16-bit count (the server reads parameter counts as uint16: up to 65535). */
+  u16(v: number): this {
+    if (!(v >= 0 && v <= 0xffff)) this.fail(`${v} does not fit a UInt16`)
+    this.ensure(2)
+    this.buf.writeUInt16BE(v, this.pos)
+    this.pos += 2
+    return this
+  }
+
+  i32(v: number): this {
+    if (!(v >= -0x80000000 && v <= 0x7fffffff)) this.fail(`${v} does not fit an Int32`)
+    this.ensure(4)
+    this.buf.writeInt32BE(v, this.pos)
+    this.pos += 4
+    return this
+  }
+
+  /** An unsigned 32-bit value, such as a type OID (OIDs go up to 2^32-1). */
+  u32(v: number): this {
+    if (!(v >= 0 && v <= 0xffffffff)) this.fail(`${v} does not fit a UInt32`)
+    this.ensure(4)
+    this.buf.writeUInt32BE(v, this.pos)
+    this.pos += 4
+    return this
+  }
+
+  /**
+   * A NUL-terminated UTF-8 string. A NUL inside would end the string early and
+   * shift every later field (the server would parse the rest of the string as
+   * other fields), so it is refused.
+   */
+  cstr(s: string): this {
+    if (s.includes('\0')) this.fail('string contains a NUL character')
+    const n = Buffer.byteLength(s)
+    this.ensure(n + 1)
+    this.pos += this.buf.write(s, this.pos, n, 'utf8')
+    this.buf[this.pos++] = 0
+    return this
+  }
+
+  /** UTF-8 string bytes without a terminator. */
+  str(s: string): this {
+    const n = Buffer.byteLength(s)
+    this.ensure(n)
+    this.pos += this.buf.write(s, this.pos, n, 'utf8')
+    return this
+  }
+
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length)
+    this.buf.set(b, this.pos)
+    this.pos += b.length
+    return this
+  }
+
+  /** Takes everything written so far as one Buffer and resets. */
+  flush(): Buffer {
+    if (this.lengthAt !== -1) throw new Error('Writer: flush inside an open message')
+    const out = Buffer.allocUnsafe(this.pos)
+    this.buf.copy(out, 0, 0, this.pos)
+    this.pos = 0
+    // Do not keep a huge buffer alive after one large message.
+    if (this.buf.length > 1024 * 1024) this.buf = Buffer.allocUnsafe(INITIAL_SIZE)
+    return out
+  }
+}

@@ -1,0 +1,192 @@
+// The protocol state machine, free of I/O: feed it backend messages with
+// handle(), it appends any replies to the Writer and routes every message to
+// the request it belongs to. Requests are answered strictly in order, one
+// ReadyForQuery closing each, so a FIFO is the whole routing table.
+
+import { ConnectionError, ProtocolError, type PglineError } from '../errors/base.js'
+import { createDatabaseError } from '../errors.js'
+import type { AuthenticationMessage, BackendMessage, NoticeFields, TransactionStatus } from '../protocol/messages.js'
+import * as fe from '../protocol/frontend.js'
+import type { Writer } from '../protocol/writer.js'
+import { Authenticator, type AuthSettings } from './authenticator.js'
+
+/** A unit of work that ends with one ReadyForQuery. */
+export interface Request {
+  /** Every message of this request's cycle except the asynchronous ones and ReadyForQuery. */
+  handle(msg: BackendMessage): void
+  /** ReadyForQuery arrived: the cycle is over. */
+  complete(status: TransactionStatus): void
+  /** The connection failed before ReadyForQuery. */
+  fail(err: Error): void
+}
+
+export interface Notification {
+  processId: number
+  channel: string
+  payload: string
+}
+
+export interface SessionEvents {
+  notice(fields: NoticeFields): void
+  notification(n: Notification): void
+  parameterStatus(name: string, value: string): void
+  /** Startup finished: the server is ready for queries. */
+  ready(): void
+  /** The session cannot go on (startup refused, protocol violation, fatal error). */
+  fatal(err: PglineError): void
+}
+
+export type Phase = 'startup' | 'ready' | 'closed'
+
+export interface StartupSettings extends AuthSettings {
+  database: string
+  protocolVersion: '3.0' | '3.2'
+  applicationName: string | undefined
+  options: string | undefined
+  parameters: Record<string, string>
+}
+
+export class Session {
+  phase: Phase = 'startup'
+  transactionStatus: TransactionStatus = 'I'
+  readonly parameters = new Map<string, string>()
+  processId = 0
+  secretKey: Buffer | undefined
+  /** The minor protocol version in use (0 or 2) once startup is over. */
+  protocolMinor = 0
+  private readonly queue: Request[] = []
+  private head = 0
+  private readonly auth: Authenticator
+
+  constructor(
+    private readonly writer: Writer,
+    private readonly settings: StartupSettings,
+    private readonly events: SessionEvents,
+  ) {
+    this.auth = new Authenticator(settings, writer)
+    this.protocolMinor = settings.protocolVersion === '3.2' ? 2 : 0
+  }
+
+  /** Appends the StartupMessage. */
+  start(): void {
+    const s = this.settings
+    const params: Record<string, string> = {
+      user: s.user,
+      database: s.database,
+      client_encoding: 'UTF8',
+      DateStyle: 'ISO, MDY',
+      ...s.parameters,
+    }
+    if (s.applicationName !== undefined) params.application_name = s.applicationName
+    if (s.options !== undefined) params.options = s.options
+    fe.startup(this.writer, s.protocolVersion === '3.2' ? fe.PROTOCOL_3_2 : fe.PROTOCOL_3_0, params)
+  }
+
+  get pending(): number {
+    return this.queue.length - this.head
+  }
+
+  enqueue(req: Request): void {
+    this.queue.push(req)
+  }
+
+  handle(msg: BackendMessage): void {
+    // Asynchronous messages may arrive at any point, between or inside cycles.
+    switch (msg.type) {
+      case 'NoticeResponse':
+        this.events.notice(msg.fields)
+        return
+      case 'NotificationResponse':
+        this.events.notification({ processId: msg.processId, channel: msg.channel, payload: msg.payload })
+        return
+      case 'ParameterStatus':
+        this.parameters.set(msg.name, msg.value)
+        this.events.parameterStatus(msg.name, msg.value)
+        return
+    }
+    if (this.phase === 'startup') return this.handleStartup(msg)
+    if (this.phase === 'closed') return
+
+    const req = this.queue[this.head]
+    if (req === undefined) {
+      if (msg.type === 'ErrorResponse') {
+        // A FATAL with nothing pending: the server is closing the connection
+        // (terminate_backend, idle timeout, shutdown).
+        return this.die(createDatabaseError(msg.fields))
+      }
+      return this.die(new ProtocolError(`unexpected ${msg.type} with no request pending`, msg.type))
+    }
+    if (msg.type === 'ReadyForQuery') {
+      this.transactionStatus = msg.status
+      this.queue[this.head] = undefined as unknown as Request
+      this.head++
+      if (this.head === this.queue.length) {
+        this.queue.length = 0
+        this.head = 0
+      } else if (this.head > 1024) {
+        this.queue.splice(0, this.head)
+        this.head = 0
+      }
+      req.complete(msg.status)
+      return
+    }
+    req.handle(msg)
+  }
+
+  private handleStartup(msg: BackendMessage): void {
+    switch (msg.type) {
+      case 'BackendKeyData':
+        this.processId = msg.processId
+        this.secretKey = msg.secretKey
+        return
+      case 'NegotiateProtocolVersion':
+        // The server speaks an older minor version (or did not know some of
+        // our _pq_ options); continue with what it offers.
+        if (msg.newestMinor > this.protocolMinor) {
+          return this.die(new ProtocolError(`server offered protocol 3.${msg.newestMinor}, newer than requested`, 'v'))
+        }
+        this.protocolMinor = msg.newestMinor
+        return
+      case 'ErrorResponse':
+        return this.die(createDatabaseError(msg.fields))
+      case 'ReadyForQuery':
+        if (!this.auth.done) return this.die(new ProtocolError('ReadyForQuery before authentication completed', 'Z'))
+        this.transactionStatus = msg.status
+        this.phase = 'ready'
+        this.events.ready()
+        return
+      default:
+        if (msg.type.startsWith('Authentication')) {
+          try {
+            this.auth.handle(msg as AuthenticationMessage)
+          } catch (err) {
+            this.die(err as PglineError)
+          }
+          return
+        }
+        return this.die(new ProtocolError(`unexpected ${msg.type} during startup`, msg.type))
+    }
+  }
+
+  /** Ends the session: every pending request fails with `err` (wrapped when it is not connection-level). */
+  die(err: PglineError): void {
+    if (this.phase === 'closed') return
+    this.phase = 'closed'
+    this.events.fatal(err)
+    this.failAll(err)
+  }
+
+  /** Fails every pending request, e.g. when the socket closed. */
+  failAll(cause: Error): void {
+    const pending = this.queue.slice(this.head)
+    this.queue.length = 0
+    this.head = 0
+    for (const req of pending) {
+      req.fail(
+        cause instanceof ConnectionError
+          ? cause
+          : new ConnectionError(`connection lost: ${cause.message}`, { retrySafe: false, cause }),
+      )
+    }
+  }
+}

