@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     await loadData(server.target)
     say(`# pgline benchmark, ${new Date().toISOString()}`)
     say('')
-    say(`Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} CPUs; ` +
+    say(`Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} CPUs; ` +
       `client ${pinned ? 'pinned to CPU 0' : 'not pinned'}; ${server.note}; ` +
       `${args.rounds} interleaved rounds of ${args.time} ms per driver, medians (min-max).`)
     for (const w of chosen) {

@@ -35,6 +35,7 @@ export function start(
   channelBinding: ChannelBinding | undefined,
   serverOffersPlus: boolean,
   nonce: string = randomBytes(18).toString('base64'),
+  user = '',
 ): ScramStart {
   let gs2Header: string
   let mechanism: ScramState['mechanism'] = 'SCRAM-SHA-256'
@@ -46,8 +47,9 @@ export function start(
   } else {
     gs2Header = 'n,,'
   }
-  // The user name is sent in the startup packet; PostgreSQL ignores this one.
-  const clientFirstBare = `n=,r=${nonce}`
+  // The user name is sent in the startup packet; PostgreSQL ignores this one,
+  // so it is left empty (a name is accepted for checking against RFC vectors).
+  const clientFirstBare = `n=${user.replace(/=/g, '=3D').replace(/,/g, '=2C')},r=${nonce}`
   const state: ScramState = {
     mechanism,
     gs2Header,

@@ -142,6 +142,13 @@ class Body {
     return v
   }
 
+  u16(): number {
+    this.need(2)
+    const v = this.buf.readUInt16BE(this.pos)
+    this.pos += 2
+    return v
+  }
+
   i32(): number {
     this.need(4)
     const v = this.buf.readInt32BE(this.pos)
@@ -245,8 +252,8 @@ function parseMessage(type: number, buf: Buffer, start: number, end: number): Ba
     case 0x74: {
       // t
       const b = new Body(buf, start, end, 't')
-      const n = b.i16()
-      if (n < 0) b.fail(`negative parameter count ${n}`)
+      // uint16: a statement may have up to 65535 parameters (libpq reads it unsigned too).
+      const n = b.u16()
       b.need(n * 4)
       const typeOids = new Array<number>(n)
       for (let i = 0; i < n; i++) typeOids[i] = b.u32()
@@ -260,7 +267,10 @@ function parseMessage(type: number, buf: Buffer, start: number, end: number): Ba
     case 0x76: {
       // v
       const b = new Body(buf, start, end, 'v')
-      const newestMinor = b.i32()
+      // Servers send the full version number (3 << 16 | minor); keep the minor.
+      const version = b.i32()
+      if (version > 0xffff && version >>> 16 !== 3) b.fail(`server offered protocol major ${version >>> 16}`)
+      const newestMinor = version & 0xffff
       const n = b.i32()
       if (n < 0 || n > b.end - b.pos) b.fail(`bad option count ${n}`)
       const unrecognized: string[] = []
