@@ -3,7 +3,7 @@
 // tick, so concurrent callers share round trips without asking.
 
 import type net from 'node:net'
-import { ConnectionError, InterfaceError, ParameterError, ProtocolError, type PglineError } from '../errors/base.js'
+import { ConnectionError, InterfaceError, ProtocolError, type PglineError } from '../errors/base.js'
 import { parseUrl, resolveConfig, type ConnectOptions, type ResolvedConfig } from '../config/config.js'
 import { Decoder } from '../protocol/decoder.js'
 import * as fe from '../protocol/frontend.js'
@@ -79,8 +79,8 @@ export class Connection {
         parameters: config.parameters,
       },
       {
-        notice: (n) => this.noticeListeners.forEach((l) => l(n)),
-        notification: (n) => this.notificationListeners.forEach((l) => l(n)),
+        notice: (n) => emit(this.noticeListeners, n),
+        notification: (n) => emit(this.notificationListeners, n),
         parameterStatus: () => {},
         ready: () => this.readyWaiter?.resolve(),
         fatal: (err) => this.destroy(err),
@@ -365,7 +365,7 @@ export class Connection {
     this.readyWaiter?.reject(err)
     this.session.die(err)
     if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy()
-    for (const l of this.closeListeners) l(byClient && this.session.pending === 0 ? undefined : err)
+    emit(this.closeListeners, byClient && this.session.pending === 0 ? undefined : err)
   }
 }
 
@@ -375,5 +375,20 @@ export function connect(input: string | ConnectionOptions = {}, extra: Connectio
 
 // Re-exported so the public surface can name it without reaching into session/.
 export type { Notification }
-// ParameterError is part of the public contract of query(); keep the import live.
-export type { ParameterError }
+
+/**
+ * Calls user listeners so that one that throws cannot break the protocol
+ * dispatch it is called from: its error is rethrown on its own tick, as an
+ * EventEmitter listener's would be.
+ */
+function emit<T>(listeners: readonly Listener<T>[], value: T): void {
+  for (const l of listeners) {
+    try {
+      l(value)
+    } catch (err) {
+      process.nextTick(() => {
+        throw err
+      })
+    }
+  }
+}
