@@ -14,8 +14,12 @@ export interface DecoderOptions {
 }
 
 export class Decoder {
+  // Unconsumed chunks are chunks[first..]; consumed ones are dropped in bulk
+  // (compact()), never with shift() per chunk: shift() is O(n) on a long array,
+  // so a message arriving in many small chunks would cost O(n^2).
   private chunks: Buffer[] = []
-  private head = 0 // read offset into chunks[0]
+  private first = 0 // index of the current chunk
+  private head = 0 // read offset into chunks[first]
   private available = 0
   private readonly maxMessageSize: number
 
@@ -36,7 +40,7 @@ export class Decoder {
 
   next(): BackendMessage | null {
     if (this.available < 5) return null
-    let first = this.chunks[0]!
+    const first = this.chunks[this.first]!
     let type: number
     let length: number
     if (first.length - this.head >= 5) {
@@ -64,8 +68,10 @@ export class Decoder {
       this.head += total
       this.available -= total
       if (this.head === first.length) {
-        this.chunks.shift()
+        this.chunks[this.first] = EMPTY
+        this.first++
         this.head = 0
+        this.compact()
       }
     } else {
       buf = this.take(total)
@@ -74,12 +80,23 @@ export class Decoder {
     return parseMessage(type, buf, start, start + length - 4)
   }
 
+  /** Drops consumed chunks: all at once when everything is consumed, else once they are the larger part. */
+  private compact(): void {
+    if (this.first === this.chunks.length) {
+      this.chunks = []
+      this.first = 0
+    } else if (this.first >= 1024 && this.first * 2 >= this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first)
+      this.first = 0
+    }
+  }
+
   /** Copies the next n bytes without consuming them (n is small). */
   private peek(n: number): Buffer {
     const out = Buffer.allocUnsafe(n)
     let copied = 0
     let offset = this.head
-    for (let i = 0; copied < n; i++) {
+    for (let i = this.first; copied < n; i++) {
       const c = this.chunks[i]!
       const count = Math.min(n - copied, c.length - offset)
       c.copy(out, copied, offset, offset + count)
@@ -94,20 +111,24 @@ export class Decoder {
     const out = Buffer.allocUnsafe(n)
     let copied = 0
     while (copied < n) {
-      const c = this.chunks[0]!
+      const c = this.chunks[this.first]!
       const count = Math.min(n - copied, c.length - this.head)
       c.copy(out, copied, this.head, this.head + count)
       copied += count
       this.head += count
       if (this.head === c.length) {
-        this.chunks.shift()
+        this.chunks[this.first] = EMPTY // let the consumed chunk be collected before compact()
+        this.first++
         this.head = 0
       }
     }
     this.available -= n
+    this.compact()
     return out
   }
 }
+
+const EMPTY = Buffer.alloc(0)
 
 function printable(type: number): string {
   return type >= 0x20 && type < 0x7f ? String.fromCharCode(type) : `0x${type.toString(16).padStart(2, '0')}`
