@@ -1,17 +1,23 @@
 // The public connection: owns the socket, the decoder, the session and the
-// write buffer. Every query is appended to the buffer and flushed once per
-// tick, so concurrent callers share round trips without asking.
+// write buffer. Queries are written as soon as nothing ahead of them forbids
+// it and flushed once per tick, so concurrent callers share round trips
+// without asking. A query waits in the client's queue only while a statement
+// is being described, a cancel is settling, or too many are in flight.
 
 import type net from 'node:net'
-import { ConnectionError, InterfaceError, ProtocolError, type PglineError } from '../errors/base.js'
+import { ConnectionError, InterfaceError, ProtocolError, TimeoutError, type PglineError } from '../errors/base.js'
 import { parseUrl, resolveConfig, type ConnectOptions, type ResolvedConfig } from '../config/config.js'
 import { Decoder } from '../protocol/decoder.js'
 import * as fe from '../protocol/frontend.js'
 import type { NoticeFields } from '../protocol/messages.js'
 import { Writer } from '../protocol/writer.js'
-import { Session, type Notification } from '../session/session.js'
+import { Session, type Notification, type Request } from '../session/session.js'
+import { sendCancel } from '../transport/cancel.js'
 import { describeTarget, openSocket } from '../transport/socket.js'
 import { defaultTypeMap, TypeMap } from '../types/type-map.js'
+import { DescribeRequest } from './describe.js'
+import { encodeTyped, encodeUntyped } from './params.js'
+import { canceledError, isStaleStatement, type Pending } from './pending.js'
 import { maxPlaceholder } from './placeholders.js'
 import { QueryRequest, type QueryHooks } from './query.js'
 import type { Result, Row, RowMode } from './result.js'
@@ -24,6 +30,10 @@ export interface QueryOptions {
   prepare?: boolean
   /** A type map for this query only (usually a child of conn.types). */
   types?: TypeMap
+  /** Aborting cancels the query (on the server if it is running) and rejects it with QueryCanceled. */
+  signal?: AbortSignal
+  /** Milliseconds before the query is canceled as by `signal`; default: the connection's queryTimeout. */
+  timeout?: number
 }
 
 export interface ConnectionOptions extends ConnectOptions {
@@ -31,6 +41,12 @@ export interface ConnectionOptions extends ConnectOptions {
   prepare?: boolean
   /** How many prepared statements to keep per connection (default 256). */
   statementCacheSize?: number
+  /** Default per-query timeout in milliseconds (0: none). */
+  queryTimeout?: number
+  /** The server's statement_timeout, set at startup (milliseconds). */
+  statementTimeout?: number
+  /** Queries written but not yet answered before further ones wait in the client (default 1000). */
+  maxInFlight?: number
 }
 
 type Listener<T> = (value: T) => void
@@ -45,6 +61,8 @@ export class Connection {
   private readonly session: Session
   private readonly cache: StatementCache
   private readonly prepareByDefault: boolean
+  private readonly queryTimeout: number
+  private readonly maxInFlight: number
   private socket: net.Socket | undefined
   private flushScheduled = false
   private isClosed = false
@@ -56,6 +74,12 @@ export class Connection {
   private readonly notificationListeners: Listener<Notification>[] = []
   private readonly closeListeners: Listener<PglineError | undefined>[] = []
   private readyWaiter: { resolve: () => void; reject: (e: PglineError) => void } | undefined
+  /** Queries waiting to be written, in call order. */
+  private readonly waiting: Pending[] = []
+  /** While > 0, nothing new is written (a describe or a cancel is settling). */
+  private holds = 0
+  /** Queries that were sent and asked to be canceled, in the order they run. */
+  private readonly cancelWanted = new Set<Request>()
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -65,8 +89,12 @@ export class Connection {
     this.decoder = new Decoder({ maxMessageSize: config.maxMessageSize })
     this.cache = new StatementCache(Math.max(0, options.statementCacheSize ?? 256))
     this.prepareByDefault = (options.prepare ?? true) && this.cache.capacity > 0
+    this.queryTimeout = options.queryTimeout ?? 0
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000)
     if (config.onNotice) this.noticeListeners.push(config.onNotice)
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve))
+    const parameters = { ...config.parameters }
+    if (options.statementTimeout !== undefined) parameters.statement_timeout = String(options.statementTimeout)
     this.session = new Session(
       this.writer,
       {
@@ -76,7 +104,7 @@ export class Connection {
         protocolVersion: config.protocolVersion,
         applicationName: config.applicationName,
         options: config.options,
-        parameters: config.parameters,
+        parameters,
       },
       {
         notice: (n) => emit(this.noticeListeners, n),
@@ -112,7 +140,10 @@ export class Connection {
     }
     this.socket = socket
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err) => this.destroy(new ConnectionError(`connection to ${target} failed: ${err.message}`, { retrySafe: false, cause: err })))
+    socket.on('drain', () => this.flush())
+    socket.on('error', (err) =>
+      this.destroy(new ConnectionError(`connection to ${target} failed: ${err.message}`, { retrySafe: false, cause: err })),
+    )
     socket.on('close', () => {
       this.destroy(this.closeError ?? new ConnectionError(`the server closed the connection to ${target}`, { retrySafe: false }))
       this.resolveClosed()
@@ -124,10 +155,6 @@ export class Connection {
     this.flush()
     try {
       await ready
-    } catch (err) {
-      // Startup refused (bad password, no such database): the error from the
-      // server is the most useful thing to give back.
-      throw err
     } finally {
       timeout?.removeEventListener('abort', onTimeout)
       this.readyWaiter = undefined
@@ -187,122 +214,268 @@ export class Connection {
     return this
   }
 
+  off(event: 'notice' | 'notification' | 'close', listener: Listener<never>): this {
+    const list: Listener<never>[] =
+      event === 'notice' ? this.noticeListeners : event === 'notification' ? this.notificationListeners : this.closeListeners
+    const i = list.indexOf(listener)
+    if (i !== -1) list.splice(i, 1)
+    return this
+  }
+
   /**
    * Runs one statement with the extended protocol. `$1..$n` placeholders
    * take `params` in order.
    */
   query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: QueryOptions = {}): Promise<Result<R>> {
-    return new Promise<Result<unknown>[]>((resolve, reject) => {
-      this.checkOpen()
-      if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
-      if (!Array.isArray(params)) throw new InterfaceError('query parameters must be an array')
-      const expected = maxPlaceholder(sql)
-      if (params.length !== expected) {
-        throw new InterfaceError(
-          `the query uses ${expected} parameter${expected === 1 ? '' : 's'} ($1..$${expected}) but ${params.length} ${params.length === 1 ? 'was' : 'were'} given`,
-        )
-      }
-      this.extendedQuery(sql, params, options, resolve, reject)
-    }).then((results) => results[0] as Result<R>)
+    return this.submit(sql, params, options, false).then((results) => results[0] as Result<R>)
   }
 
   /**
    * Runs SQL through the simple protocol: several statements separated by
    * semicolons, no parameters, one Result per statement.
    */
-  simpleQuery<R = Row>(sql: string, options: Pick<QueryOptions, 'rowMode' | 'types'> = {}): Promise<Result<R>[]> {
+  simpleQuery<R = Row>(sql: string, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
+    return this.submit(sql, EMPTY, options, true) as Promise<Result<R>[]>
+  }
+
+  private submit(sql: string, params: readonly unknown[], options: QueryOptions, simple: boolean): Promise<Result<unknown>[]> {
     return new Promise<Result<unknown>[]>((resolve, reject) => {
       this.checkOpen()
       if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
-      const req = new QueryRequest(sql, options.types ?? this.types, options.rowMode ?? 'object', this.hooksFor(undefined), resolve, reject)
-      this.closePendingStatements()
-      fe.query(this.writer, sql)
-      this.session.enqueue(req)
-      this.scheduleFlush()
-    }) as Promise<Result<R>[]>
+      if (!simple) {
+        if (!Array.isArray(params)) throw new InterfaceError('query parameters must be an array')
+        const expected = maxPlaceholder(sql)
+        if (params.length !== expected) {
+          throw new InterfaceError(
+            `the query uses ${expected} parameter${expected === 1 ? '' : 's'} ($1..$${expected}) but ${params.length} ${params.length === 1 ? 'was' : 'were'} given`,
+          )
+        }
+      }
+      const p: Pending = {
+        sql,
+        params,
+        mode: options.rowMode ?? 'object',
+        types: options.types ?? this.types,
+        prepare: !simple && (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0,
+        simple,
+        state: 'queued',
+        retried: false,
+        abortReason: undefined,
+        request: undefined,
+        cleanup: undefined,
+        resolve,
+        reject,
+      }
+      this.watchAbort(p, options.signal, options.timeout ?? this.queryTimeout)
+      if (p.state === 'done') return
+      if (this.holds > 0 || this.waiting.length > 0 || this.session.pending >= this.maxInFlight) this.waiting.push(p)
+      else this.dispatch(p)
+    })
   }
 
-  private extendedQuery(
-    sql: string,
-    params: readonly unknown[],
-    options: QueryOptions,
-    resolve: (r: Result<unknown>[]) => void,
-    reject: (e: Error) => void,
-  ): void {
-    const types = options.types ?? this.types
-    const n = params.length
-    const oids = new Array<number>(n)
-    const formats = new Array<number>(n)
-    const values = new Array<fe.ParamValue>(n)
-    for (let i = 0; i < n; i++) {
-      const p = types.encode(params[i], i)
-      oids[i] = p.oid
-      formats[i] = p.format
-      values[i] = p.value
+  private watchAbort(p: Pending, signal: AbortSignal | undefined, timeout: number): void {
+    if (signal === undefined && !(timeout > 0)) return
+    if (signal?.aborted) {
+      p.state = 'done'
+      p.reject(canceledError(p.sql, signal.reason, false))
+      return
+    }
+    const onAbort = (): void => this.abort(p, signal?.reason)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const timer = timeout > 0 ? setTimeout(() => this.abort(p, new TimeoutError(`query timed out after ${timeout} ms`)), timeout) : undefined
+    p.cleanup = () => {
+      signal?.removeEventListener('abort', onAbort)
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }
+
+  private abort(p: Pending, reason: unknown): void {
+    if (p.state === 'done' || p.abortReason !== undefined) return
+    p.abortReason = reason ?? new InterfaceError('query aborted')
+    if (p.state === 'queued') {
+      // Never sent: take it out of the queue; the server never hears of it.
+      this.waiting.splice(this.waiting.indexOf(p), 1)
+      this.finish(p, canceledError(p.sql, p.abortReason, false))
+      this.drain()
+    } else if (p.state === 'sent' && p.request !== undefined) {
+      // Nothing more is written until the cancel has settled, so it cannot
+      // reach a query sent after this one.
+      this.cancelWanted.add(p.request)
+      this.holds++
+      this.maybeSendCancel()
+    }
+    // 'describing': the description comes back quickly; dispatch sees abortReason.
+  }
+
+  /** Sends a CancelRequest when the query to cancel is the one running now. */
+  private maybeSendCancel(): void {
+    const head = this.session.current
+    if (head === undefined || !this.cancelWanted.has(head)) return
+    this.cancelWanted.delete(head)
+    const key = this.session.secretKey
+    let cancelSettled = false
+    let requestDone = false
+    const release = (): void => {
+      if (cancelSettled && requestDone) {
+        this.holds--
+        this.drain()
+      }
+    }
+    ;(head as QueryRequest).onSettled = () => {
+      requestDone = true
+      release()
+    }
+    const settle = (): void => {
+      cancelSettled = true
+      release()
+    }
+    if (key === undefined || this.isClosed) return settle()
+    sendCancel(this.config, this.session.processId, key).then(settle, settle)
+  }
+
+  /** Ends a pending query, once. */
+  private finish(p: Pending, err: Error | undefined, results?: Result<unknown>[]): void {
+    if (p.state === 'done') return
+    p.state = 'done'
+    p.cleanup?.()
+    if (err !== undefined) p.reject(err)
+    else p.resolve(results!)
+  }
+
+  /** Writes queued queries while nothing forbids it. */
+  private drain(): void {
+    while (this.waiting.length > 0 && this.holds === 0 && this.session.pending < this.maxInFlight && !this.isClosed) {
+      this.dispatch(this.waiting.shift()!)
+    }
+  }
+
+  private dispatch(p: Pending): void {
+    if (p.abortReason !== undefined) return this.finish(p, canceledError(p.sql, p.abortReason, false))
+    if (p.simple) return this.sendSimple(p)
+    if (!p.prepare) return this.sendUnnamed(p)
+    const stmt = this.cache.get(p.sql)
+    if (stmt === undefined) return this.describeThenSend(p)
+    if (stmt.ready) return this.sendPrepared(p, stmt)
+    this.sendUnnamed(p) // being prepared elsewhere (a pipeline): go unnamed this once
+  }
+
+  private sendSimple(p: Pending): void {
+    this.closePendingStatements()
+    fe.query(this.writer, p.sql)
+    this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, undefined)))
+  }
+
+  private sendUnnamed(p: Pending): void {
+    let bind
+    try {
+      bind = encodeUntyped(p.types, p.params)
+    } catch (err) {
+      return this.finish(p, err as Error)
     }
     const w = this.writer
     this.closePendingStatements()
-    const mode = options.rowMode ?? 'object'
-    const prepare = (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0
-    let stmt: CachedStatement | undefined
-    if (prepare) {
-      const key = StatementCache.key(sql, oids)
-      stmt = this.cache.get(key)
-      if (stmt === undefined) {
-        stmt = this.cache.add(key)
-        this.closePendingStatements()
-        fe.parse(w, stmt.name, sql, oids)
-        fe.describe(w, 'S', stmt.name)
-        fe.bind(w, '', stmt.name, formats, values, EMPTY as number[])
-        fe.execute(w, '', 0)
-        fe.sync(w)
-        this.session.enqueue(new QueryRequest(sql, types, mode, this.hooksFor(stmt), resolve, reject))
-        this.scheduleFlush()
-        return
-      }
-      if (stmt.ready) {
-        fe.bind(w, '', stmt.name, formats, values, stmt.resultFormats)
-        fe.execute(w, '', 0)
-        fe.sync(w)
-        this.session.enqueue(new QueryRequest(sql, types, mode, this.hooksFor(undefined), resolve, reject, stmt.fields))
-        this.scheduleFlush()
-        return
-      }
-      // Being prepared by an earlier request still in flight: go unnamed this once.
-    }
-    fe.parse(w, '', sql, oids)
-    fe.bind(w, '', '', formats, values, EMPTY as number[])
+    fe.parse(w, '', p.sql, bind.oids)
+    fe.bind(w, '', '', bind.formats, bind.values, EMPTY as number[])
     fe.describe(w, 'P', '')
     fe.execute(w, '', 0)
     fe.sync(w)
-    this.session.enqueue(new QueryRequest(sql, types, mode, this.hooksFor(undefined), resolve, reject))
+    this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, undefined)))
+  }
+
+  private sendPrepared(p: Pending, stmt: CachedStatement): void {
+    let bind
+    try {
+      bind = encodeTyped(p.types, stmt.paramOids, p.params)
+    } catch (err) {
+      return this.finish(p, err as Error)
+    }
+    const w = this.writer
+    this.closePendingStatements()
+    fe.bind(w, '', stmt.name, bind.formats, bind.values, stmt.resultFormats)
+    fe.execute(w, '', 0)
+    fe.sync(w)
+    this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, stmt), stmt.fields))
+  }
+
+  /** Prepares and describes a new statement, holding later queries until its description is back. */
+  private describeThenSend(p: Pending): void {
+    const stmt = this.cache.add(p.sql)
+    this.closePendingStatements()
+    fe.parse(this.writer, stmt.name, p.sql, [])
+    fe.describe(this.writer, 'S', stmt.name)
+    fe.sync(this.writer)
+    p.state = 'describing'
+    this.holds++
+    this.session.enqueue(
+      new DescribeRequest(p.sql, (err, d) => {
+        this.holds--
+        if (err !== undefined || d === undefined) {
+          this.cache.delete(stmt.key)
+          this.finish(p, err ?? new ProtocolError('no description'))
+        } else {
+          stmt.paramOids = d.paramOids
+          stmt.fields = withFormats(d.fields, this.types)
+          stmt.resultFormats = stmt.fields === null ? [] : stmt.fields.map((f) => f.format)
+          stmt.ready = true
+          // This query goes first: it was called before everything now waiting.
+          this.dispatch(p)
+        }
+        this.drain()
+      }),
+    )
     this.scheduleFlush()
   }
 
-  private hooksFor(stmt: CachedStatement | undefined): QueryHooks {
-    const copyInRefused = (): void => {
+  private readonly plainHooks: QueryHooks = {
+    copyInRefused: () => {
       fe.copyFail(this.writer, 'COPY FROM STDIN is not supported through query(); use the COPY API')
       this.scheduleFlush()
-    }
-    if (stmt === undefined) return { copyInRefused }
-    let parsed = false
-    return {
-      copyInRefused,
-      parsed: () => {
-        parsed = true
+    },
+    commandTag: (tag) => {
+      // The user dropped every prepared statement: forget ours without Close.
+      if (tag === 'DISCARD ALL' || tag === 'DEALLOCATE ALL') this.cache.clear()
+    },
+  }
+
+  /** resolve/reject for a wire request of `p`, with stale-statement retry and cancel bookkeeping. */
+  private settle(p: Pending, stmt: CachedStatement | undefined): [(r: Result<unknown>[]) => void, (e: Error) => void] {
+    return [
+      (results) => this.finish(p, undefined, results),
+      (err) => {
+        const stale = stmt === undefined ? undefined : isStaleStatement(err)
+        if (stale !== undefined && stmt !== undefined) {
+          this.cache.delete(stmt.key)
+          if (stale === 'changed') this.cache.toClose.push(stmt.name)
+          // Retrying is only transparent outside a transaction block.
+          if (!p.retried && this.session.transactionStatus === 'I' && p.abortReason === undefined && !this.isClosed) {
+            p.retried = true
+            p.state = 'queued'
+            p.request = undefined
+            this.waiting.unshift(p)
+            this.drain()
+            return
+          }
+        }
+        if (p.abortReason !== undefined && 'code' in err && err.code === '57014') {
+          Object.defineProperty(err, 'cause', { value: p.abortReason, enumerable: false, writable: true, configurable: true })
+        }
+        this.finish(p, err)
       },
-      described: (paramOids, fields) => {
-        if (!parsed) return
-        stmt.paramOids = paramOids
-        stmt.fields = fields === null ? null : fields.map((f) => ({ ...f, format: this.types.hasBinary(f.typeOid) ? 1 : 0 }))
-        stmt.resultFormats = stmt.fields === null ? [] : stmt.fields.map((f) => f.format)
-        stmt.ready = true
-      },
-      // A Parse that failed leaves nothing on the server to close.
-      parseFailed: () => {
-        if (!stmt.ready) this.cache.delete(stmt.key)
-      },
-    }
+    ]
+  }
+
+  private enqueue(p: Pending, req: QueryRequest): void {
+    p.state = 'sent'
+    p.request = req
+    req.onComplete = () => this.afterRequest()
+    this.session.enqueue(req)
+    this.scheduleFlush()
+  }
+
+  /** A request finished: a cancel may now target the next one, and waiting queries may go. */
+  private afterRequest(): void {
+    if (this.cancelWanted.size > 0) this.maybeSendCancel()
+    if (this.waiting.length > 0) this.drain()
   }
 
   private closePendingStatements(): void {
@@ -328,18 +501,27 @@ export class Connection {
   }
 
   private flush(): void {
-    if (this.writer.length === 0 || this.socket === undefined || this.socket.destroyed) return
-    this.socket.write(this.writer.flush())
+    const s = this.socket
+    if (this.writer.length === 0 || s === undefined || s.destroyed) return
+    // While the kernel buffer is full, keep gathering; 'drain' flushes again.
+    if (s.writableNeedDrain) return
+    s.write(this.writer.flush())
   }
 
   /** Sends Terminate after the queries already queued and closes the socket. */
   async close(): Promise<void> {
     if (this.isClosed) return this.closedPromise
+    // Queries still waiting in the client go first; then Terminate.
+    while (this.waiting.length > 0 || this.holds > 0) {
+      await new Promise((r) => setTimeout(r, 1))
+      if (this.destroyed) break
+    }
     this.markClosed()
     const socket = this.socket
     if (socket === undefined || socket.destroyed) return
     fe.terminate(this.writer)
-    this.flush()
+    this.flushScheduled = false
+    if (this.writer.length > 0) socket.write(this.writer.flush())
     socket.end()
     await this.closedPromise
   }
@@ -363,18 +545,19 @@ export class Connection {
     this.markClosed()
     this.closeError ??= err
     this.readyWaiter?.reject(err)
+    const waiting = this.waiting.splice(0)
     this.session.die(err)
+    for (const p of waiting) this.finish(p, new ConnectionError(`connection lost before the query was sent: ${err.message}`, { retrySafe: true, cause: err }))
     if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy()
     emit(this.closeListeners, byClient && this.session.pending === 0 ? undefined : err)
   }
 }
 
-export function connect(input: string | ConnectionOptions = {}, extra: ConnectionOptions = {}): Promise<Connection> {
-  return Connection.connect(input, extra)
+/** Result fields with the formats we ask for: binary where the type map has a binary decoder. */
+function withFormats(fields: CachedStatement['fields'], types: TypeMap): CachedStatement['fields'] {
+  if (fields === null) return null
+  return fields.map((f) => ({ ...f, format: types.hasBinary(f.typeOid) ? 1 : 0 }))
 }
-
-// Re-exported so the public surface can name it without reaching into session/.
-export type { Notification }
 
 /**
  * Calls user listeners so that one that throws cannot break the protocol
@@ -392,3 +575,9 @@ function emit<T>(listeners: readonly Listener<T>[], value: T): void {
     }
   }
 }
+
+export function connect(input: string | ConnectionOptions = {}, extra: ConnectionOptions = {}): Promise<Connection> {
+  return Connection.connect(input, extra)
+}
+
+export type { Notification }

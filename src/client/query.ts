@@ -31,6 +31,8 @@ export interface QueryHooks {
   described?(paramOids: number[], fields: Field[] | null): void
   /** The server wants COPY data that this request cannot give: answer with CopyFail. */
   copyInRefused(): void
+  /** Every CommandComplete tag, for commands that affect the connection's own state. */
+  commandTag?(tag: string): void
 }
 
 export class QueryRequest implements Request {
@@ -41,6 +43,10 @@ export class QueryRequest implements Request {
   private paramOids: number[] | undefined
   private copyOut = false
   private sawParse = false
+  /** Called after the request resolved or rejected (cancel bookkeeping). */
+  onSettled: (() => void) | undefined
+  /** Called after onSettled (the connection's queue). */
+  onComplete: (() => void) | undefined
 
   constructor(
     readonly sql: string,
@@ -76,6 +82,7 @@ export class QueryRequest implements Request {
         this.plan = new RowDecoder(msg.fields, this.types, this.mode)
         return
       case 'CommandComplete': {
+        this.hooks.commandTag?.(msg.tag)
         const { command, rowCount } = parseCommandTag(msg.tag)
         this.finish(command, rowCount)
         return
@@ -157,6 +164,8 @@ export class QueryRequest implements Request {
   complete(_status: TransactionStatus): void {
     if (this.error !== undefined) this.reject(this.error)
     else this.resolve(this.results)
+    this.onSettled?.()
+    this.onComplete?.()
   }
 
   fail(err: Error): void {
@@ -165,5 +174,6 @@ export class QueryRequest implements Request {
     if (recorded !== undefined && 'severity' in recorded && (recorded.severity === 'FATAL' || recorded.severity === 'PANIC')) {
       this.reject(new ConnectionError(`connection closed by the server: ${recorded.message}`, { retrySafe: false, cause: recorded }))
     } else this.reject(err)
+    this.onSettled?.()
   }
 }

@@ -82,6 +82,11 @@ export class Session {
     fe.startup(this.writer, s.protocolVersion === '3.2' ? fe.PROTOCOL_3_2 : fe.PROTOCOL_3_0, params)
   }
 
+  /** The request whose messages are arriving now (the oldest unanswered one). */
+  get current(): Request | undefined {
+    return this.queue[this.head]
+  }
+
   get pending(): number {
     return this.queue.length - this.head
   }

@@ -144,8 +144,9 @@ describe('losing the connection', () => {
     for (const s of settled) {
       expect(s.status).toBe('rejected')
       expect((s as PromiseRejectedResult).reason).toBeInstanceOf(ConnectionError)
-      expect(((s as PromiseRejectedResult).reason as ConnectionError).retrySafe).toBe(false)
     }
+    // The running query may have had effects; the ones still waiting were never sent.
+    expect(((settled[0] as PromiseRejectedResult).reason as ConnectionError).retrySafe).toBe(false)
     expect(victim.closed).toBe(true)
     expect(closes).toHaveLength(1)
     await expect(victim.query('select 1')).rejects.toBeInstanceOf(InterfaceError)

@@ -17,15 +17,17 @@ import {
 import type { BackendMessage } from '../../src/protocol/messages.js'
 import { startFakeServer, type FakeConn } from '../support/fake-server.js'
 
-const connectTo = (port: number, extra = {}) => connect({ host: '127.0.0.1', port, user: 'u', database: 'd', connectTimeout: 5000, ...extra })
+// Unnamed statements keep each query to one Parse/Bind/Describe/Execute/Sync
+// exchange, which is what these scripts play.
+const connectTo = (port: number, extra = {}) =>
+  connect({ host: '127.0.0.1', port, user: 'u', database: 'd', connectTimeout: 5000, prepare: false, ...extra })
 
-/** The reply to one extended-protocol query that prepares a named statement. */
-function preparedReply(columns: Parameters<typeof rowDescription>[0], rows: (string | null)[][]): BackendMessage[] {
+/** The reply to one extended-protocol query on an unnamed statement. */
+function unnamedReply(columns: Parameters<typeof rowDescription>[0], rows: (string | null)[][]): BackendMessage[] {
   return [
     { type: 'ParseComplete' },
-    { type: 'ParameterDescription', typeOids: [] },
-    rowDescription(columns),
     { type: 'BindComplete' },
+    rowDescription(columns),
     ...rows.map((r) => dataRow(r)),
     commandComplete(`SELECT ${rows.length}`),
     readyForQuery(),
@@ -45,7 +47,7 @@ describe('a misbehaving server', () => {
       const bad = Buffer.alloc(2 + 4 + 2)
       bad.writeInt16BE(1, 0)
       bad.writeInt32BE(100, 2)
-      await conn.send({ type: 'ParseComplete' }, { type: 'ParameterDescription', typeOids: [] }, rowDescription(['a']), { type: 'BindComplete' }, frame('D', bad))
+      await conn.send({ type: 'ParseComplete' }, { type: 'BindComplete' }, rowDescription(['a']), frame('D', bad))
       await conn.closed
     })
     try {
@@ -101,7 +103,7 @@ describe('a misbehaving server', () => {
     }
   })
 
-  const reply = encodeBackendAll(preparedReply(['n'], [['1'], ['2']]))
+  const reply = encodeBackendAll(unnamedReply(['n'], [['1'], ['2']]))
   const cuts = [0, 1, 5, 6, 20, Math.floor(reply.length / 2), reply.length - 6, reply.length - 1]
   for (const n of cuts) {
     it(`rejects pending queries with ConnectionError when the connection is cut after byte ${n} of the reply`, async () => {
@@ -161,8 +163,8 @@ describe('a misbehaving server', () => {
     const server = await startFakeServer(async (conn) => {
       await conn.handshake()
       await untilSync(conn)
-      const [p, pd, rd, bc, d1, d2, cc, z] = preparedReply([field('n', { typeOid: 23 })], [['1'], ['2']])
-      await conn.send(p!, pd!, rd!, bc!, d1!, noticeResponse({ severity: 'NOTICE', code: '00000', message: 'halfway' }), d2!, cc!, z!)
+      const [p, bc, rd, d1, d2, cc, z] = unnamedReply([field('n', { typeOid: 23 })], [['1'], ['2']])
+      await conn.send(p!, bc!, rd!, d1!, noticeResponse({ severity: 'NOTICE', code: '00000', message: 'halfway' }), d2!, cc!, z!)
       await conn.readUntil('Terminate')
     })
     try {
@@ -181,7 +183,7 @@ describe('a misbehaving server', () => {
     const server = await startFakeServer(async (conn) => {
       await conn.handshake()
       await untilSync(conn)
-      await conn.send(...preparedReply([field('doc', { typeOid: 114 })], [['{"ok": true}'], ['{not json']]))
+      await conn.send(...unnamedReply([field('doc', { typeOid: 114 })], [['{"ok": true}'], ['{not json']]))
       await untilSync(conn)
       await conn.send({ type: 'ParseComplete' }, { type: 'BindComplete' }, rowDescription([field('v', { typeOid: 23 })]), dataRow(['7']), commandComplete('SELECT 1'), readyForQuery())
       await conn.readUntil('Terminate')
@@ -193,7 +195,7 @@ describe('a misbehaving server', () => {
       expect((err as DecodeError).column).toBe('doc')
       expect((err as Error).message).toMatch(/column "doc".*114/)
       expect(c.closed).toBe(false)
-      expect((await c.query('select 7 as v', [], { prepare: false })).rows).toEqual([{ v: 7 }])
+      expect((await c.query('select 7 as v')).rows).toEqual([{ v: 7 }])
       await c.close()
     } finally {
       await server.close()

@@ -1,0 +1,53 @@
+// One query from call to result: what it needs to be (re)sent, where it is in
+// its life, and how to end it. Kept apart from the wire requests so a query
+// can wait in the client's queue, be described first, be retried once, or be
+// aborted at any of those points.
+
+import { DatabaseError } from '../errors/base.js'
+import { createDatabaseError } from '../errors.js'
+import type { TypeMap } from '../types/type-map.js'
+import type { QueryRequest } from './query.js'
+import type { Result, RowMode } from './result.js'
+
+export type PendingState = 'queued' | 'describing' | 'sent' | 'done'
+
+export interface Pending {
+  readonly sql: string
+  readonly params: readonly unknown[]
+  readonly mode: RowMode
+  readonly types: TypeMap
+  readonly prepare: boolean
+  /** Sent with the simple protocol (Query), not Parse/Bind/Execute. */
+  readonly simple: boolean
+  state: PendingState
+  /** Set once a stale prepared statement made us re-prepare and run it again. */
+  retried: boolean
+  /** Why it was aborted (an AbortSignal's reason or a TimeoutError), once it was. */
+  abortReason: unknown
+  request: QueryRequest | undefined
+  cleanup: (() => void) | undefined
+  resolve(results: Result<unknown>[]): void
+  reject(err: Error): void
+}
+
+/** The error of a query aborted before or while it ran: QueryCanceled, with the reason as its cause. */
+export function canceledError(sql: string, reason: unknown, sent: boolean): DatabaseError {
+  const err = createDatabaseError(
+    {
+      severity: 'ERROR',
+      code: '57014',
+      message: sent ? 'canceling statement due to user request' : 'query canceled before it was sent',
+    },
+    sql,
+  )
+  Object.defineProperty(err, 'cause', { value: reason, enumerable: false, writable: true, configurable: true })
+  return err
+}
+
+/** Statements whose named prepared statement went stale on the server: re-prepare and retry once. */
+export function isStaleStatement(err: Error): 'changed' | 'missing' | undefined {
+  if (!(err instanceof DatabaseError)) return undefined
+  if (err.code === '26000') return 'missing'
+  if (err.code === '0A000' && /cached plan must not change result type/.test(err.message)) return 'changed'
+  return undefined
+}
