@@ -1,6 +1,7 @@
 // The public surface of pgline.
 export { connect, Connection } from './client/connection.js'
 export type { ConnectionOptions, QueryOptions } from './client/connection.js'
+export { Pipeline } from './client/pipeline.js'
 export type { Notification } from './session/session.js'
 export type { Field, Result, Row, RowMode } from './client/result.js'
 export { DecodeError } from './client/query.js'

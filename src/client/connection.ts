@@ -19,6 +19,7 @@ import { DescribeRequest } from './describe.js'
 import { encodeTyped, encodeUntyped } from './params.js'
 import { canceledError, isStaleStatement, type Pending } from './pending.js'
 import { maxPlaceholder } from './placeholders.js'
+import { GroupRequest, Pipeline, type PipelineHost } from './pipeline.js'
 import { QueryRequest, type QueryHooks } from './query.js'
 import type { Result, Row, RowMode } from './result.js'
 import { StatementCache, type CachedStatement } from './statement-cache.js'
@@ -51,6 +52,11 @@ export interface ConnectionOptions extends ConnectOptions {
 
 type Listener<T> = (value: T) => void
 
+/** The Sync group a pipelined statement belongs to; its request exists once the first statement is written. */
+export interface PipelineGroupState {
+  request: GroupRequest | undefined
+}
+
 const EMPTY: readonly unknown[] = []
 
 export class Connection {
@@ -78,6 +84,10 @@ export class Connection {
   private readonly waiting: Pending[] = []
   /** While > 0, nothing new is written (a describe or a cancel is settling). */
   private holds = 0
+  /** Whoever holds the connection: a transaction or pipeline handle's token, or undefined. */
+  private owner: object | undefined
+  /** Pipeline groups written without their Sync yet. */
+  private openGroups = 0
   /** Queries that were sent and asked to be canceled, in the order they run. */
   private readonly cancelWanted = new Set<Request>()
 
@@ -227,7 +237,7 @@ export class Connection {
    * take `params` in order.
    */
   query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: QueryOptions = {}): Promise<Result<R>> {
-    return this.submit(sql, params, options, false).then((results) => results[0] as Result<R>)
+    return this.submit(undefined, 'extended', sql, params, options).then((results) => results[0] as Result<R>)
   }
 
   /**
@@ -235,14 +245,70 @@ export class Connection {
    * semicolons, no parameters, one Result per statement.
    */
   simpleQuery<R = Row>(sql: string, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
-    return this.submit(sql, EMPTY, options, true) as Promise<Result<R>[]>
+    return this.submit(undefined, 'simple', sql, EMPTY, options) as Promise<Result<R>[]>
   }
 
-  private submit(sql: string, params: readonly unknown[], options: QueryOptions, simple: boolean): Promise<Result<unknown>[]> {
+  /**
+   * An explicit pipeline. With a callback: statements queued through `p`
+   * are written without waiting, `p.sync()` ends a group, and the pipeline
+   * is synced and closed when the callback returns. Without one, use
+   * `await using p = conn.pipeline()`.
+   */
+  pipeline(): Pipeline & AsyncDisposable
+  pipeline<T>(fn: (p: Pipeline) => Promise<T>): Promise<T>
+  pipeline<T>(fn?: (p: Pipeline) => Promise<T>): (Pipeline & AsyncDisposable) | Promise<T> {
+    const p = this.openPipeline(undefined)
+    if (fn === undefined) return p
+    return (async () => {
+      try {
+        return await fn(p)
+      } finally {
+        await p[Symbol.asyncDispose]()
+      }
+    })()
+  }
+
+  /** @internal A pipeline owned by `parent` (undefined: the connection itself, or a transaction's token). */
+  openPipeline(parent: object | undefined): Pipeline & AsyncDisposable {
+    this.checkOpen()
+    this.checkOwner(parent, 'pipeline()')
+    const token = {}
+    this.owner = token
+    let group: PipelineGroupState | undefined
+    const host: PipelineHost = {
+      pipelineStatement: (sql, params, options) => this.submit(token, 'pipelined', sql, params, options, () => (group ??= { request: undefined })),
+      pipelineSync: () => {
+        const g = group
+        group = undefined
+        if (g === undefined) return Promise.resolve()
+        return this.submit(token, 'sync', '', EMPTY, {}, () => g).then(() => undefined)
+      },
+    }
+    const pipe = new Pipeline(host) as Pipeline & AsyncDisposable
+    pipe[Symbol.asyncDispose] = async () => {
+      try {
+        await pipe.finish()
+      } finally {
+        if (this.owner === token) this.owner = parent
+      }
+    }
+    return pipe
+  }
+
+  /** @internal Runs a statement on behalf of `token` (a transaction or pipeline handle, or undefined). */
+  submit(
+    token: object | undefined,
+    kind: Pending['kind'],
+    sql: string,
+    params: readonly unknown[],
+    options: QueryOptions,
+    group?: () => PipelineGroupState,
+  ): Promise<Result<unknown>[]> {
     return new Promise<Result<unknown>[]>((resolve, reject) => {
       this.checkOpen()
+      this.checkOwner(token, 'query()')
       if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
-      if (!simple) {
+      if (kind === 'extended' || kind === 'pipelined') {
         if (!Array.isArray(params)) throw new InterfaceError('query parameters must be an array')
         const expected = maxPlaceholder(sql)
         if (params.length !== expected) {
@@ -256,8 +322,9 @@ export class Connection {
         params,
         mode: options.rowMode ?? 'object',
         types: options.types ?? this.types,
-        prepare: !simple && (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0,
-        simple,
+        prepare: kind !== 'simple' && (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0,
+        kind,
+        group: group?.(),
         state: 'queued',
         retried: false,
         abortReason: undefined,
@@ -271,6 +338,16 @@ export class Connection {
       if (this.holds > 0 || this.waiting.length > 0 || this.session.pending >= this.maxInFlight) this.waiting.push(p)
       else this.dispatch(p)
     })
+  }
+
+  private checkOwner(token: object | undefined, what: string): void {
+    if (this.owner === token) return
+    if (token === undefined) {
+      throw new InterfaceError(
+        `${what} called on the connection while a transaction or pipeline holds it; use the handle it gave you (tx or p), or wait until it ends`,
+      )
+    }
+    throw new InterfaceError(`${what} called on a transaction or pipeline handle that is not active (it ended, or a nested one is running)`)
   }
 
   private watchAbort(p: Pending, signal: AbortSignal | undefined, timeout: number): void {
@@ -351,7 +428,9 @@ export class Connection {
 
   private dispatch(p: Pending): void {
     if (p.abortReason !== undefined) return this.finish(p, canceledError(p.sql, p.abortReason, false))
-    if (p.simple) return this.sendSimple(p)
+    if (p.kind === 'simple') return this.sendSimple(p)
+    if (p.kind === 'pipelined') return this.sendPipelined(p)
+    if (p.kind === 'sync') return this.sendPipelineSync(p)
     if (!p.prepare) return this.sendUnnamed(p)
     const stmt = this.cache.get(p.sql)
     if (stmt === undefined) return this.describeThenSend(p)
@@ -395,6 +474,83 @@ export class Connection {
     fe.execute(w, '', 0)
     fe.sync(w)
     this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, stmt), stmt.fields))
+  }
+
+  /** A pipelined statement: no Sync, and no describe round trip (the pipeline must not stall). */
+  private sendPipelined(p: Pending): void {
+    const g = p.group!
+    if (g.request === undefined) {
+      g.request = new GroupRequest()
+      this.session.enqueue(g.request)
+      this.openGroups++
+    }
+    const w = this.writer
+    this.closePendingStatements()
+    let stmt = p.prepare ? this.cache.get(p.sql) : undefined
+    let bind
+    try {
+      bind = stmt?.ready ? encodeTyped(p.types, stmt.paramOids, p.params) : encodeUntyped(p.types, p.params)
+    } catch (err) {
+      return this.finish(p, err as Error)
+    }
+    let hooks = this.plainHooks
+    let fields: CachedStatement['fields'] | undefined
+    if (stmt?.ready) {
+      fe.bind(w, '', stmt.name, bind.formats, bind.values, stmt.resultFormats)
+      fields = stmt.fields
+    } else if (p.prepare && stmt === undefined) {
+      stmt = this.cache.add(p.sql)
+      hooks = this.preparingHooks(stmt)
+      fe.parse(w, stmt.name, p.sql, bind.oids)
+      fe.describe(w, 'S', stmt.name)
+      fe.bind(w, '', stmt.name, bind.formats, bind.values, EMPTY as number[])
+    } else {
+      fe.parse(w, '', p.sql, bind.oids)
+      fe.bind(w, '', '', bind.formats, bind.values, EMPTY as number[])
+      fe.describe(w, 'P', '')
+    }
+    fe.execute(w, '', 0)
+    const req = new QueryRequest(p.sql, p.types, p.mode, hooks, ...this.settle(p, undefined), fields)
+    p.state = 'sent'
+    p.request = req
+    g.request.add(req)
+    this.scheduleFlush()
+  }
+
+  private sendPipelineSync(p: Pending): void {
+    const req = p.group!.request
+    if (req === undefined) return this.finish(p, undefined, [])
+    fe.sync(this.writer)
+    req.synced = true
+    this.openGroups--
+    p.state = 'sent'
+    req.done().then(
+      () => this.finish(p, undefined, []),
+      (err: Error) => this.finish(p, err),
+    )
+    req.onComplete = () => this.afterRequest()
+    this.scheduleFlush()
+  }
+
+  /** Hooks of a pipelined statement that prepares a named statement on the way. */
+  private preparingHooks(stmt: CachedStatement): QueryHooks {
+    let parsed = false
+    return {
+      ...this.plainHooks,
+      parsed: () => {
+        parsed = true
+      },
+      described: (paramOids, fields) => {
+        if (!parsed) return
+        stmt.paramOids = paramOids
+        stmt.fields = withFormats(fields, this.types)
+        stmt.resultFormats = stmt.fields === null ? [] : stmt.fields.map((f) => f.format)
+        stmt.ready = true
+      },
+      parseFailed: () => {
+        if (!stmt.ready) this.cache.delete(stmt.key)
+      },
+    }
   }
 
   /** Prepares and describes a new statement, holding later queries until its description is back. */
@@ -505,6 +661,8 @@ export class Connection {
     if (this.writer.length === 0 || s === undefined || s.destroyed) return
     // While the kernel buffer is full, keep gathering; 'drain' flushes again.
     if (s.writableNeedDrain) return
+    // An open pipeline group has no Sync yet: ask the server to send what it has.
+    if (this.openGroups > 0) fe.flush(this.writer)
     s.write(this.writer.flush())
   }
 

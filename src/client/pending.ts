@@ -17,8 +17,13 @@ export interface Pending {
   readonly mode: RowMode
   readonly types: TypeMap
   readonly prepare: boolean
-  /** Sent with the simple protocol (Query), not Parse/Bind/Execute. */
-  readonly simple: boolean
+  /**
+   * extended: Parse/Bind/Execute/Sync; simple: one Query message; pipelined:
+   * a statement of an explicit pipeline (no Sync); sync: a pipeline's Sync.
+   */
+  readonly kind: 'extended' | 'simple' | 'pipelined' | 'sync'
+  /** For pipelined statements and syncs: the group they belong to. */
+  readonly group: import('./connection.js').PipelineGroupState | undefined
   state: PendingState
   /** Set once a stale prepared statement made us re-prepare and run it again. */
   retried: boolean

@@ -129,6 +129,16 @@ export class QueryRequest implements Request {
     }
   }
 
+  /** The error recorded so far (for a pipeline that must say what aborted it). */
+  get failure(): Error | undefined {
+    return this.error
+  }
+
+  /** The statement will never run (its pipeline group aborted first): nothing was prepared. */
+  abandoned(): void {
+    if (!this.sawParse) this.hooks.parseFailed?.()
+  }
+
   private finish(command: string, rowCount: number | null): void {
     this.results.push({
       command,

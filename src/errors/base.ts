@@ -132,3 +132,10 @@ export class ClientAuthenticationError extends PglineError {}
 
 /** An operation (such as connecting) did not finish in the time allowed. */
 export class TimeoutError extends PglineError {}
+
+/**
+ * A pipelined statement that never ran: an earlier statement in the same
+ * Sync group failed, so the server skipped everything up to the next Sync.
+ * `cause` is the error that aborted the group.
+ */
+export class PipelineAborted extends PglineError {}
