@@ -2,6 +2,8 @@
 export { connect, Connection } from './client/connection.js'
 export type { ConnectionOptions, QueryOptions } from './client/connection.js'
 export { Pipeline } from './client/pipeline.js'
+export { Transaction } from './client/transaction.js'
+export type { IsolationLevel, RetryOptions, TransactionOptions } from './client/transaction.js'
 export type { Notification } from './session/session.js'
 export type { Field, Result, Row, RowMode } from './client/result.js'
 export { DecodeError } from './client/query.js'

@@ -21,6 +21,7 @@ import { canceledError, isStaleStatement, type Pending } from './pending.js'
 import { maxPlaceholder } from './placeholders.js'
 import { GroupRequest, Pipeline, type PipelineHost } from './pipeline.js'
 import { QueryRequest, type QueryHooks } from './query.js'
+import { runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
 import type { Result, Row, RowMode } from './result.js'
 import { StatementCache, type CachedStatement } from './statement-cache.js'
 
@@ -86,6 +87,8 @@ export class Connection {
   private holds = 0
   /** Whoever holds the connection: a transaction or pipeline handle's token, or undefined. */
   private owner: object | undefined
+  /** LISTEN subscriptions by channel. */
+  private readonly channels = new Map<string, Set<(payload: string, n: Notification) => void>>()
   /** Pipeline groups written without their Sync yet. */
   private openGroups = 0
   /** Queries that were sent and asked to be canceled, in the order they run. */
@@ -118,7 +121,11 @@ export class Connection {
       },
       {
         notice: (n) => emit(this.noticeListeners, n),
-        notification: (n) => emit(this.notificationListeners, n),
+        notification: (n) => {
+          const subscribers = this.channels.get(n.channel)
+          if (subscribers !== undefined) emit([...subscribers].map((f) => (x: Notification) => f(x.payload, x)), n)
+          emit(this.notificationListeners, n)
+        },
         parameterStatus: () => {},
         ready: () => this.readyWaiter?.resolve(),
         fatal: (err) => this.destroy(err),
@@ -293,6 +300,58 @@ export class Connection {
       }
     }
     return pipe
+  }
+
+  /**
+   * Runs `fn` in a transaction: BEGIN, then COMMIT when it returns or
+   * ROLLBACK when it throws. Use `tx` for every query inside; nested
+   * `tx.transaction()` calls become savepoints.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return runTransaction(this, fn, options)
+  }
+
+  /** @internal */
+  claimOwner(token: object, parent: object | undefined): void {
+    this.checkOpen()
+    this.checkOwner(parent, 'transaction()')
+    this.owner = token
+  }
+
+  /** @internal */
+  releaseOwner(token: object, parent: object | undefined): void {
+    if (this.owner === token) this.owner = parent
+  }
+
+  /**
+   * Subscribes to a NOTIFY channel (the name is quoted, so any string is
+   * safe). Resolves once LISTEN has run; the returned function unsubscribes.
+   */
+  async listen(channel: string, onPayload: (payload: string, n: Notification) => void): Promise<() => Promise<void>> {
+    const quoted = quoteIdentifier(channel)
+    let set = this.channels.get(channel)
+    if (set === undefined) {
+      set = new Set()
+      this.channels.set(channel, set)
+      try {
+        await this.simpleQuery(`listen ${quoted}`)
+      } catch (err) {
+        this.channels.delete(channel)
+        throw err
+      }
+    }
+    set.add(onPayload)
+    return async () => {
+      const s = this.channels.get(channel)
+      if (s === undefined || !s.delete(onPayload) || s.size > 0) return
+      this.channels.delete(channel)
+      if (!this.isClosed) await this.simpleQuery(`unlisten ${quoted}`)
+    }
+  }
+
+  /** Sends a notification (pg_notify, so the payload needs no quoting). */
+  async notify(channel: string, payload = ''): Promise<void> {
+    await this.query('select pg_notify($1, $2)', [channel, payload])
   }
 
   /** @internal Runs a statement on behalf of `token` (a transaction or pipeline handle, or undefined). */
@@ -709,6 +768,14 @@ export class Connection {
     if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy()
     emit(this.closeListeners, byClient && this.session.pending === 0 ? undefined : err)
   }
+}
+
+/** Quotes an identifier for SQL text ("a""b"); NUL cannot appear in one. */
+export function quoteIdentifier(name: string): string {
+  if (typeof name !== 'string' || name.length === 0 || name.includes('\0')) {
+    throw new InterfaceError(`invalid identifier ${JSON.stringify(name)}`)
+  }
+  return '"' + name.replace(/"/g, '""') + '"'
 }
 
 /** Result fields with the formats we ask for: binary where the type map has a binary decoder. */

@@ -1,0 +1,199 @@
+// Transactions as callbacks: BEGIN, the callback, COMMIT; ROLLBACK when it
+// throws. Nested calls become savepoints. While a callback runs, its handle
+// owns the connection, so a query through the outer connection (which would
+// land inside this transaction by accident) is refused.
+
+import { DeadlockDetected, InterfaceError, SerializationFailure } from '../errors.js'
+import type { Pipeline } from './pipeline.js'
+import type { Pending } from './pending.js'
+import type { Result, Row } from './result.js'
+import type { QueryOptions } from './connection.js'
+
+export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
+
+export interface RetryOptions {
+  /** Total attempts, the first included (2 = one retry). */
+  attempts: number
+  /** Exponential backoff with full jitter: a random wait up to min(maxMs, initialMs * 2^n). */
+  backoff?: { initialMs?: number; maxMs?: number }
+}
+
+export interface TransactionOptions {
+  isolation?: IsolationLevel
+  readOnly?: boolean
+  deferrable?: boolean
+  /** Run the callback again after a serialization failure or a deadlock (top-level transactions only). */
+  retry?: RetryOptions
+}
+
+/** What a transaction needs from its connection. */
+export interface TransactionHost {
+  submit(token: object | undefined, kind: Pending['kind'], sql: string, params: readonly unknown[], options: QueryOptions): Promise<Result<unknown>[]>
+  openPipeline(parent: object | undefined): Pipeline & AsyncDisposable
+  claimOwner(token: object, parent: object | undefined): void
+  releaseOwner(token: object, parent: object | undefined): void
+  readonly closed: boolean
+  readonly transactionStatus: 'I' | 'T' | 'E'
+}
+
+const LEVELS = new Set<string>(['read uncommitted', 'read committed', 'repeatable read', 'serializable'])
+
+export function beginStatement(o: TransactionOptions): string {
+  const parts = ['begin']
+  if (o.isolation !== undefined) {
+    if (!LEVELS.has(o.isolation)) throw new InterfaceError(`unknown isolation level ${JSON.stringify(o.isolation)} (use ${[...LEVELS].join(', ')})`)
+    parts.push(`isolation level ${o.isolation}`)
+  }
+  if (o.readOnly !== undefined) parts.push(o.readOnly ? 'read only' : 'read write')
+  if (o.deferrable !== undefined) parts.push(o.deferrable ? 'deferrable' : 'not deferrable')
+  return parts.join(' ')
+}
+
+let savepointCounter = 0
+
+export class Transaction {
+  private state: 'active' | 'committed' | 'rolled back' = 'active'
+
+  constructor(
+    private readonly host: TransactionHost,
+    private readonly token: object,
+    /** The savepoint name for a nested transaction; undefined at the top level. */
+    readonly savepoint: string | undefined,
+  ) {}
+
+  get active(): boolean {
+    return this.state === 'active'
+  }
+
+  private check(what: string): void {
+    if (this.state !== 'active') throw new InterfaceError(`${what} on a transaction that has already ${this.state === 'committed' ? 'committed' : 'rolled back'}`)
+  }
+
+  query<R = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Result<R>> {
+    try {
+      this.check('query()')
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.host.submit(this.token, 'extended', sql, params, options).then((r) => r[0] as Result<R>)
+  }
+
+  simpleQuery<R = Row>(sql: string, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
+    try {
+      this.check('simpleQuery()')
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.host.submit(this.token, 'simple', sql, [], options) as Promise<Result<R>[]>
+  }
+
+  /** A pipeline inside this transaction. */
+  async pipeline<T>(fn: (p: Pipeline) => Promise<T>): Promise<T> {
+    this.check('pipeline()')
+    const p = this.host.openPipeline(this.token)
+    try {
+      return await fn(p)
+    } finally {
+      await p[Symbol.asyncDispose]()
+    }
+  }
+
+  /** A nested transaction: a savepoint, released on return, rolled back to on throw. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    this.check('transaction()')
+    return runNested(this.host, this.token, fn)
+  }
+
+  /** Commits now (or releases the savepoint); the callback's return will not commit again. */
+  async commit(): Promise<void> {
+    this.check('commit()')
+    this.state = 'committed'
+    const sql = this.savepoint ? `release savepoint ${this.savepoint}` : 'commit'
+    const [r] = await this.host.submit(this.token, 'simple', sql, [], {})
+    if (r?.command === 'ROLLBACK') throw failedCommit()
+  }
+
+  /** Rolls back now (to the savepoint when nested). */
+  async rollback(): Promise<void> {
+    this.check('rollback()')
+    this.state = 'rolled back'
+    if (this.savepoint) {
+      await this.host.submit(this.token, 'simple', `rollback to savepoint ${this.savepoint}; release savepoint ${this.savepoint}`, [], {})
+    } else {
+      await this.host.submit(this.token, 'simple', 'rollback', [], {})
+    }
+  }
+
+  /** @internal Ends the transaction after its callback: commit unless already ended. */
+  async settle(ok: boolean): Promise<void> {
+    if (this.state !== 'active') return
+    if (ok) return this.commit()
+    if (this.host.closed) {
+      this.state = 'rolled back'
+      return
+    }
+    await this.rollback()
+  }
+}
+
+function failedCommit(): InterfaceError {
+  return new InterfaceError('the transaction had failed (an error was caught inside it), so COMMIT rolled it back')
+}
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof SerializationFailure || err instanceof DeadlockDetected
+}
+
+function backoffMs(attempt: number, r: RetryOptions): number {
+  const initial = r.backoff?.initialMs ?? 10
+  const max = r.backoff?.maxMs ?? 1000
+  return Math.random() * Math.min(max, initial * 2 ** attempt)
+}
+
+export async function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  const begin = beginStatement(options)
+  const attempts = Math.max(1, options.retry?.attempts ?? 1)
+  for (let attempt = 0; ; attempt++) {
+    const token = {}
+    host.claimOwner(token, undefined)
+    const tx = new Transaction(host, token, undefined)
+    try {
+      await host.submit(token, 'simple', begin, [], {})
+      let result: T
+      try {
+        result = await fn(tx)
+      } catch (err) {
+        await tx.settle(false).catch(() => undefined)
+        throw err
+      }
+      await tx.settle(true)
+      return result
+    } catch (err) {
+      if (!isRetryable(err) || attempt + 1 >= attempts || host.closed) throw err
+      await new Promise((r) => setTimeout(r, backoffMs(attempt, options.retry!)))
+    } finally {
+      host.releaseOwner(token, undefined)
+    }
+  }
+}
+
+async function runNested<T>(host: TransactionHost, parent: object, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  const token = {}
+  const name = `pgline_sp_${++savepointCounter}`
+  host.claimOwner(token, parent)
+  const tx = new Transaction(host, token, name)
+  try {
+    await host.submit(token, 'simple', `savepoint ${name}`, [], {})
+    let result: T
+    try {
+      result = await fn(tx)
+    } catch (err) {
+      await tx.settle(false).catch(() => undefined)
+      throw err
+    }
+    await tx.settle(true)
+    return result
+  } finally {
+    host.releaseOwner(token, parent)
+  }
+}
