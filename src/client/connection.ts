@@ -15,14 +15,14 @@ import { Session, type Notification, type Request } from '../session/session.js'
 import { sendCancel } from '../transport/cancel.js'
 import { describeTarget, openSocket } from '../transport/socket.js'
 import { defaultTypeMap, TypeMap } from '../types/type-map.js'
-import { DescribeRequest } from './describe.js'
+import { DescribeRequest, type Description } from './describe.js'
 import { encodeTyped, encodeUntyped } from './params.js'
 import { canceledError, isStaleStatement, type Pending } from './pending.js'
 import { maxPlaceholder } from './placeholders.js'
 import { GroupRequest, Pipeline, type PipelineHost } from './pipeline.js'
 import { QueryRequest, type QueryHooks } from './query.js'
 import { runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
-import type { Result, Row, RowMode } from './result.js'
+import type { Field, Result, Row, RowMode } from './result.js'
 import { StatementCache, type CachedStatement } from './statement-cache.js'
 
 export interface QueryOptions {
@@ -49,9 +49,27 @@ export interface ConnectionOptions extends ConnectOptions {
   statementTimeout?: number
   /** Queries written but not yet answered before further ones wait in the client (default 1000). */
   maxInFlight?: number
+  /** Print notices to stderr (also with PGLINE_DEBUG=1 in the environment); otherwise they only reach listeners. */
+  debug?: boolean
 }
 
 type Listener<T> = (value: T) => void
+
+export interface StatementDescription {
+  /** Type OIDs of $1..$n as the server inferred them. */
+  paramTypes: number[]
+  /** Result columns; null for a statement that returns no rows. */
+  fields: Field[] | null
+}
+
+export interface PreparedStatement extends StatementDescription {
+  readonly name: string
+  readonly sql: string
+  execute<R = Row>(params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
+  close(): Promise<void>
+}
+
+let preparedCounter = 0
 
 /** The Sync group a pipelined statement belongs to; its request exists once the first statement is written. */
 export interface PipelineGroupState {
@@ -105,6 +123,9 @@ export class Connection {
     this.queryTimeout = options.queryTimeout ?? 0
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000)
     if (config.onNotice) this.noticeListeners.push(config.onNotice)
+    if (options.debug ?? process.env.PGLINE_DEBUG === '1') {
+      this.noticeListeners.push((n) => console.error(`pgline: ${n.severity}: ${n.message}${n.detail ? ` (${n.detail})` : ''}`))
+    }
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve))
     const parameters = { ...config.parameters }
     if (options.statementTimeout !== undefined) parameters.statement_timeout = String(options.statementTimeout)
@@ -354,6 +375,46 @@ export class Connection {
     await this.query('select pg_notify($1, $2)', [channel, payload])
   }
 
+  /** Asks the server for a statement's parameter types and result fields, without running it. */
+  async describe(sql: string): Promise<StatementDescription> {
+    const d = (await this.submit(undefined, 'describe', sql, EMPTY, {})) as unknown as Description
+    return { paramTypes: d.paramOids, fields: d.fields }
+  }
+
+  /**
+   * Prepares a named statement outside the automatic cache (never evicted);
+   * `execute()` runs it with typed parameters, `close()` deallocates it.
+   */
+  async prepare(sql: string): Promise<PreparedStatement> {
+    const stmt: CachedStatement = { name: `pgline_p${++preparedCounter}`, key: sql, ready: false, paramOids: [], fields: null, resultFormats: [] }
+    const d = (await this.submit(undefined, 'describe', sql, EMPTY, {}, undefined, stmt)) as unknown as Description
+    stmt.paramOids = d.paramOids
+    stmt.fields = withFormats(d.fields, this.types)
+    stmt.resultFormats = stmt.fields === null ? [] : stmt.fields.map((f) => f.format)
+    stmt.ready = true
+    let closed = false
+    return {
+      name: stmt.name,
+      sql,
+      paramTypes: d.paramOids,
+      fields: d.fields,
+      execute: <R = Row>(params: readonly unknown[] = EMPTY, options: QueryOptions = {}) => {
+        if (closed) return Promise.reject(new InterfaceError(`prepared statement ${stmt.name} was closed`))
+        return this.submit(undefined, 'extended', sql, params, options, undefined, stmt).then((r) => r[0] as Result<R>)
+      },
+      close: async () => {
+        if (closed) return
+        closed = true
+        if (!this.isClosed) await this.simpleQuery(`deallocate ${quoteIdentifier(stmt.name)}`)
+      },
+    }
+  }
+
+  /** Runs one statement per row of parameters, pipelined; resolves with the total row count. */
+  executeMany(sql: string, rows: readonly (readonly unknown[])[]): Promise<number> {
+    return this.pipeline((p) => p.executeMany(sql, rows))
+  }
+
   /** @internal Runs a statement on behalf of `token` (a transaction or pipeline handle, or undefined). */
   submit(
     token: object | undefined,
@@ -362,12 +423,13 @@ export class Connection {
     params: readonly unknown[],
     options: QueryOptions,
     group?: () => PipelineGroupState,
+    statement?: CachedStatement,
   ): Promise<Result<unknown>[]> {
     return new Promise<Result<unknown>[]>((resolve, reject) => {
       this.checkOpen()
       this.checkOwner(token, 'query()')
       if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
-      if (kind === 'extended' || kind === 'pipelined') {
+      if ((kind === 'extended' || kind === 'pipelined') && statement === undefined) {
         if (!Array.isArray(params)) throw new InterfaceError('query parameters must be an array')
         const expected = maxPlaceholder(sql)
         if (params.length !== expected) {
@@ -384,6 +446,7 @@ export class Connection {
         prepare: kind !== 'simple' && (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0,
         kind,
         group: group?.(),
+        statement,
         state: 'queued',
         retried: false,
         abortReason: undefined,
@@ -490,6 +553,8 @@ export class Connection {
     if (p.kind === 'simple') return this.sendSimple(p)
     if (p.kind === 'pipelined') return this.sendPipelined(p)
     if (p.kind === 'sync') return this.sendPipelineSync(p)
+    if (p.kind === 'describe') return this.sendDescribe(p)
+    if (p.statement !== undefined) return this.sendPrepared(p, p.statement)
     if (!p.prepare) return this.sendUnnamed(p)
     const stmt = this.cache.get(p.sql)
     if (stmt === undefined) return this.describeThenSend(p)
@@ -532,7 +597,9 @@ export class Connection {
     fe.bind(w, '', stmt.name, bind.formats, bind.values, stmt.resultFormats)
     fe.execute(w, '', 0)
     fe.sync(w)
-    this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, stmt), stmt.fields))
+    // An explicitly prepared statement is the caller's: no silent re-prepare.
+    const cached = p.statement === undefined ? stmt : undefined
+    this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, cached), stmt.fields))
   }
 
   /** A pipelined statement: no Sync, and no describe round trip (the pipeline must not stall). */
@@ -610,6 +677,22 @@ export class Connection {
         if (!stmt.ready) this.cache.delete(stmt.key)
       },
     }
+  }
+
+  /** Parse + Describe + Sync for describe() and prepare(): resolves with the description. */
+  private sendDescribe(p: Pending): void {
+    const name = p.statement?.name ?? ''
+    this.closePendingStatements()
+    fe.parse(this.writer, name, p.sql, [])
+    fe.describe(this.writer, 'S', name)
+    fe.sync(this.writer)
+    p.state = 'sent'
+    const req = new DescribeRequest(p.sql, (err, d) => {
+      if (err !== undefined || d === undefined) return this.finish(p, err ?? new ProtocolError('no description'))
+      this.finish(p, undefined, d as unknown as Result<unknown>[])
+    })
+    this.session.enqueue(req)
+    this.scheduleFlush()
   }
 
   /** Prepares and describes a new statement, holding later queries until its description is back. */

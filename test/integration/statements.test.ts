@@ -84,3 +84,47 @@ describe('statement cache', () => {
     expect((await conn.query('select 1 as ok')).rows[0]!.ok).toBe(1)
   })
 })
+
+describe('explicit statements', () => {
+  it('describes a statement without running it', async () => {
+    const t = uniqueName('desc')
+    await conn.query(`create temp table ${t} (id int8, name text)`)
+    const d = await conn.describe(`select id, name from ${t} where id = $1 and name <> $2`)
+    expect(d.paramTypes).toEqual([20, 25])
+    expect(d.fields!.map((f) => [f.name, f.typeOid])).toEqual([
+      ['id', 20],
+      ['name', 25],
+    ])
+    expect((await conn.describe(`insert into ${t} values ($1, $2)`)).fields).toBeNull()
+    await expect(conn.describe('select * from nowhere_at_all')).rejects.toMatchObject({ code: '42P01' })
+  })
+
+  it('prepares, executes with typed parameters, and closes', async () => {
+    const ps = await conn.prepare('select $1::int4 + $2::int4 as sum')
+    expect(ps.paramTypes).toEqual([23, 23])
+    expect(ps.fields!.map((f) => f.name)).toEqual(['sum'])
+    for (let i = 0; i < 3; i++) expect((await ps.execute([i, 10])).rows[0]!.sum).toBe(i + 10)
+    const listed = await conn.query('select count(*)::int as n from pg_prepared_statements where name = $1', [ps.name])
+    expect(listed.rows[0]!.n).toBe(1)
+    await ps.close()
+    const after = await conn.query('select count(*)::int as n from pg_prepared_statements where name = $1', [ps.name])
+    expect(after.rows[0]!.n).toBe(0)
+    await expect(ps.execute([1, 2])).rejects.toThrow(/closed/)
+  })
+
+  it('runs executeMany on the connection', async () => {
+    const t = uniqueName('many')
+    await conn.query(`create temp table ${t} (a int, b text)`)
+    const n = await conn.executeMany(`insert into ${t} values ($1, $2)`, [
+      [1, 'a'],
+      [2, 'b'],
+      [3, null],
+    ])
+    expect(n).toBe(3)
+    expect((await conn.query(`select * from ${t} order by a`)).rows).toEqual([
+      { a: 1, b: 'a' },
+      { a: 2, b: 'b' },
+      { a: 3, b: null },
+    ])
+  })
+})
