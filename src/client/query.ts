@@ -43,6 +43,7 @@ export class QueryRequest implements Request {
   private paramOids: number[] | undefined
   private copyOut = false
   private sawParse = false
+  private columnRows = 0
   /** Called after the request resolved or rejected (cancel bookkeeping). */
   onSettled: (() => void) | undefined
   /** Called after onSettled (the connection's queue). */
@@ -71,7 +72,9 @@ export class QueryRequest implements Request {
         }
         if (this.error !== undefined) return
         try {
-          this.rows.push(plan.decode(msg.buf, msg.offsets))
+          const row = plan.decode(msg.buf, msg.offsets)
+          if (row !== undefined) this.rows.push(row)
+          else this.columnRows++
         } catch (err) {
           this.error = this.decodeError(plan, msg.buf, msg.offsets, err)
         }
@@ -91,7 +94,7 @@ export class QueryRequest implements Request {
         this.finish('', null)
         return
       case 'PortalSuspended':
-        this.finish('SELECT', this.rows.length)
+        this.finish('SELECT', this.rows.length + this.columnRows)
         return
       case 'ErrorResponse':
         if (!this.sawParse) this.hooks.parseFailed?.()
@@ -140,13 +143,18 @@ export class QueryRequest implements Request {
   }
 
   private finish(command: string, rowCount: number | null): void {
-    this.results.push({
+    const columns = this.plan?.takeColumns()
+    const returned = this.rows.length + this.columnRows
+    const result: Result<unknown> = {
       command,
-      rowCount: command === 'SELECT' && rowCount === null ? this.rows.length : rowCount,
+      rowCount: command === 'SELECT' && rowCount === null ? returned : rowCount,
       rows: this.rows,
       fields: this.plan?.fields ?? [],
-    })
+    }
+    if (columns !== undefined) result.columns = columns
+    this.results.push(result)
     this.rows = []
+    this.columnRows = 0
     this.copyOut = false
   }
 

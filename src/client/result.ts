@@ -4,10 +4,12 @@
 import type { FieldDescription } from '../protocol/messages.js'
 import type { Decoder } from '../types/codec.js'
 import type { TypeMap } from '../types/type-map.js'
+import { ColumnBuilder, type Columns } from './columns.js'
 
 export type Field = FieldDescription
 export type Row = Record<string, unknown>
-export type RowMode = 'object' | 'array'
+/** 'object': one object per row; 'array': one array per row; 'columns': result.columns, one array per column. */
+export type RowMode = 'object' | 'array' | 'columns'
 
 export interface Result<R = Row> {
   /** The command tag's verb: 'SELECT', 'INSERT', 'CREATE TABLE', ... ('' for an empty query). */
@@ -16,6 +18,8 @@ export interface Result<R = Row> {
   rowCount: number | null
   rows: R[]
   fields: Field[]
+  /** With rowMode 'columns': the values by column (rows is then empty). */
+  columns?: Columns
 }
 
 // Tags whose last word is a row count ("INSERT 0 5" has an oid before it).
@@ -36,20 +40,46 @@ export class RowDecoder {
   private readonly names: string[]
   private readonly decoders: Decoder[]
   private readonly count: number
+  private columns: ColumnBuilder | undefined
 
   constructor(
     readonly fields: Field[],
-    types: TypeMap,
+    private readonly types: TypeMap,
     private readonly mode: RowMode,
   ) {
     this.count = fields.length
     this.names = fields.map((f) => f.name)
     this.decoders = fields.map((f) => types.decoder(f.typeOid, f.format))
+    if (mode === 'columns') this.columns = this.newColumns()
   }
 
+  private newColumns(): ColumnBuilder {
+    // int8 fills a BigInt64Array only when its decoder gives bigints.
+    const int8AsBigInt = this.fields.map((f) => f.typeOid === 20 && typeof this.probeInt8(f.format) === 'bigint')
+    return new ColumnBuilder(this.fields, this.decoders, int8AsBigInt)
+  }
+
+  private probeInt8(format: 0 | 1): unknown {
+    const d = this.types.decoder(20, format)
+    return format === 1 ? d(Buffer.alloc(8), 0, 8) : d(Buffer.from('0'), 0, 1)
+  }
+
+  /** In 'columns' mode: the columns gathered so far, and a fresh builder for the next result. */
+  takeColumns(): Columns | undefined {
+    if (this.columns === undefined) return undefined
+    const out = this.columns.build()
+    this.columns = this.newColumns()
+    return out
+  }
+
+  /** Decodes one row; in 'columns' mode appends it to the columns and returns undefined. */
   decode(buf: Buffer, offsets: Int32Array): unknown {
     const n = this.count
     const decoders = this.decoders
+    if (this.columns !== undefined) {
+      this.columns.append(buf, offsets)
+      return undefined
+    }
     if (this.mode === 'array') {
       const out = new Array<unknown>(n)
       for (let i = 0; i < n; i++) {
