@@ -22,6 +22,8 @@ import { maxPlaceholder } from './placeholders.js'
 import { GroupRequest, Pipeline, type PipelineHost } from './pipeline.js'
 import { QueryRequest, type QueryHooks } from './query.js'
 import { runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
+import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
+import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
 import type { Field, Result, Row, RowMode } from './result.js'
 import { StatementCache, type CachedStatement } from './statement-cache.js'
 
@@ -415,6 +417,51 @@ export class Connection {
     return this.pipeline((p) => p.executeMany(sql, rows))
   }
 
+  /** A client-side DB-API cursor: execute() then fetchone/fetchmany/fetchall, nextset() for several statements. */
+  cursor<R = Row>(): Cursor<R> {
+    return new Cursor<R>(this)
+  }
+
+  /** A named cursor on the server (DECLARE/FETCH/MOVE), inside a transaction unless withHold. */
+  serverCursor<R = Row>(name?: string, options: ServerCursorOptions = {}): ServerCursor<R> {
+    return new ServerCursor<R>(this, name, options)
+  }
+
+  /**
+   * Streams the rows of one statement in batches (Execute with a row limit),
+   * so memory stays flat. The connection is held until the loop ends;
+   * `break` closes the portal and leaves the connection usable.
+   */
+  stream<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: StreamOptions = {}): RowStream<R> {
+    const batchSize = options.batchSize ?? 1000
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InterfaceError(`batchSize must be a positive integer, got ${batchSize}`)
+    const types = options.types ?? this.types
+    const control = (): StreamControl => ({
+      more: (n) => {
+        fe.execute(this.writer, '', n)
+        fe.flush(this.writer)
+        this.scheduleFlush()
+      },
+      finish: (closePortal) => {
+        if (closePortal) fe.close(this.writer, 'P', '')
+        fe.sync(this.writer)
+        this.scheduleFlush()
+      },
+    })
+    const host: StreamHost = {
+      openStream: (req, ps, batch) => {
+        const token = {}
+        this.claimOwner(token, undefined)
+        req.onComplete = () => this.releaseOwner(token, undefined)
+        const opened = this.submit(token, 'stream', sql, ps, { types }, undefined, undefined, { req, batchSize: batch })
+        opened.catch(() => this.releaseOwner(token, undefined))
+        void req.closed().then(() => this.releaseOwner(token, undefined))
+        return opened.then(() => undefined)
+      },
+    }
+    return new RowStream<R>(host, () => new StreamRequest(sql, types, options.rowMode ?? 'object', control()), params, batchSize)
+  }
+
   /** @internal Runs a statement on behalf of `token` (a transaction or pipeline handle, or undefined). */
   submit(
     token: object | undefined,
@@ -424,12 +471,13 @@ export class Connection {
     options: QueryOptions,
     group?: () => PipelineGroupState,
     statement?: CachedStatement,
+    stream?: Pending['stream'],
   ): Promise<Result<unknown>[]> {
     return new Promise<Result<unknown>[]>((resolve, reject) => {
       this.checkOpen()
       this.checkOwner(token, 'query()')
       if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
-      if ((kind === 'extended' || kind === 'pipelined') && statement === undefined) {
+      if ((kind === 'extended' || kind === 'pipelined' || kind === 'stream') && statement === undefined) {
         if (!Array.isArray(params)) throw new InterfaceError('query parameters must be an array')
         const expected = maxPlaceholder(sql)
         if (params.length !== expected) {
@@ -447,6 +495,7 @@ export class Connection {
         kind,
         group: group?.(),
         statement,
+        stream,
         state: 'queued',
         retried: false,
         abortReason: undefined,
@@ -554,6 +603,7 @@ export class Connection {
     if (p.kind === 'pipelined') return this.sendPipelined(p)
     if (p.kind === 'sync') return this.sendPipelineSync(p)
     if (p.kind === 'describe') return this.sendDescribe(p)
+    if (p.kind === 'stream') return this.sendStream(p)
     if (p.statement !== undefined) return this.sendPrepared(p, p.statement)
     if (!p.prepare) return this.sendUnnamed(p)
     const stmt = this.cache.get(p.sql)
@@ -692,6 +742,36 @@ export class Connection {
       this.finish(p, undefined, d as unknown as Result<unknown>[])
     })
     this.session.enqueue(req)
+    this.scheduleFlush()
+  }
+
+  /** Opens a portal and asks for its first batch; the connection is held until the stream syncs. */
+  private sendStream(p: Pending): void {
+    const { req, batchSize } = p.stream!
+    let bind
+    try {
+      bind = encodeUntyped(p.types, p.params)
+    } catch (err) {
+      return this.finish(p, err as Error)
+    }
+    const w = this.writer
+    this.closePendingStatements()
+    fe.parse(w, '', p.sql, bind.oids)
+    fe.bind(w, '', '', bind.formats, bind.values, EMPTY as number[])
+    fe.describe(w, 'P', '')
+    fe.execute(w, '', batchSize)
+    fe.flush(w)
+    this.holds++
+    const previous = req.onComplete
+    req.onComplete = () => {
+      this.holds--
+      previous?.()
+      this.afterRequest()
+      this.drain()
+    }
+    this.session.enqueue(req)
+    p.state = 'sent'
+    this.finish(p, undefined, [])
     this.scheduleFlush()
   }
 

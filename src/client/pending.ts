@@ -21,7 +21,9 @@ export interface Pending {
    * extended: Parse/Bind/Execute/Sync; simple: one Query message; pipelined:
    * a statement of an explicit pipeline (no Sync); sync: a pipeline's Sync.
    */
-  readonly kind: 'extended' | 'simple' | 'pipelined' | 'sync' | 'describe'
+  readonly kind: 'extended' | 'simple' | 'pipelined' | 'sync' | 'describe' | 'stream'
+  /** For 'stream': the request that reads the portal batch by batch. */
+  stream?: { req: import('./stream.js').StreamRequest; batchSize: number }
   /** An explicitly prepared statement to execute (bypasses the cache), or to create for 'describe'. */
   statement?: import('./statement-cache.js').CachedStatement
   /** For pipelined statements and syncs: the group they belong to. */

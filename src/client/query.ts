@@ -156,6 +156,8 @@ export class QueryRequest implements Request {
     this.rows = []
     this.columnRows = 0
     this.copyOut = false
+    // The next statement of a multi-statement query brings its own description (or none).
+    this.plan = undefined
   }
 
   private decodeError(plan: RowDecoder, buf: Buffer, offsets: Int32Array, cause: unknown): DecodeError {

@@ -5,6 +5,7 @@
 
 import { DeadlockDetected, InterfaceError, SerializationFailure } from '../errors.js'
 import type { Pipeline } from './pipeline.js'
+import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import type { Pending } from './pending.js'
 import type { Result, Row } from './result.js'
 import type { QueryOptions } from './connection.js'
@@ -60,6 +61,20 @@ export class Transaction {
     /** The savepoint name for a nested transaction; undefined at the top level. */
     readonly savepoint: string | undefined,
   ) {}
+
+  get transactionStatus(): 'I' | 'T' | 'E' {
+    return this.host.transactionStatus
+  }
+
+  /** A client-side cursor running its queries in this transaction. */
+  cursor<R = Row>(): Cursor<R> {
+    return new Cursor<R>(this)
+  }
+
+  /** A server-side cursor declared in this transaction. */
+  serverCursor<R = Row>(name?: string, options: ServerCursorOptions = {}): ServerCursor<R> {
+    return new ServerCursor<R>(this, name, options)
+  }
 
   get active(): boolean {
     return this.state === 'active'
