@@ -23,6 +23,10 @@ import { GroupRequest, Pipeline, type PipelineHost } from './pipeline.js'
 import { QueryRequest, type QueryHooks } from './query.js'
 import { runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
+import { CopyIn, CopyInRequest, CopyOut, textRowEncoder, type CopyHost, type CopyOutHost } from './copy.js'
+import { formatOf } from './copy-format.js'
+import { binaryEncoders, copyTarget, isIterable, type CopyOptions } from './copy-setup.js'
+import { once } from 'node:events'
 import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
 import type { Field, Result, Row, RowMode } from './result.js'
 import { StatementCache, type CachedStatement } from './statement-cache.js'
@@ -462,6 +466,130 @@ export class Connection {
     return new RowStream<R>(host, () => new StreamRequest(sql, types, options.rowMode ?? 'object', control()), params, batchSize)
   }
 
+  /**
+   * COPY ... FROM STDIN. Without a source, resolves with a CopyIn to
+   * write() raw data or writeRow() typed rows to, then end(). With a source
+   * (a Readable, or an iterable of chunks or rows) pumps it and resolves
+   * with the row count.
+   */
+  copyFrom(sql: string, options?: CopyOptions): Promise<CopyIn>
+  copyFrom(sql: string, source: AsyncIterable<unknown> | Iterable<unknown>, options?: CopyOptions): Promise<number>
+  async copyFrom(sql: string, a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>, b?: CopyOptions): Promise<CopyIn | number> {
+    const source = isIterable(a) ? a : undefined
+    const options = (source === undefined ? a : b) as CopyOptions | undefined
+    const format = formatOf(sql)
+    let binary: ((value: unknown, column: number) => Buffer) | undefined
+    if (format.format === 'binary') {
+      const oids = await this.columnTypes(sql, options?.columnTypes)
+      if (oids !== undefined) binary = binaryEncoders(this.types, oids)
+    }
+    const encoder = textRowEncoder(this.types, binary)
+    const token = {}
+    this.claimOwner(token, undefined)
+    const req = new CopyInRequest(sql)
+    req.onComplete = () => this.releaseOwner(token, undefined)
+    try {
+      await this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req)
+    } catch (err) {
+      this.releaseOwner(token, undefined)
+      throw err
+    }
+    let info
+    try {
+      info = await req.ready()
+    } catch (err) {
+      await req.done().catch(() => undefined)
+      throw err
+    }
+    const host: CopyHost = {
+      sendData: async (data) => {
+        fe.copyData(this.writer, data)
+        if (this.writer.length >= 256 * 1024) this.flush()
+        else this.scheduleFlush()
+        const s = this.socket
+        if (s !== undefined && s.writableNeedDrain && !s.destroyed) await once(s, 'drain')
+      },
+      sendDone: () => {
+        fe.copyDone(this.writer)
+        this.flush()
+      },
+      sendFail: (reason) => {
+        fe.copyFail(this.writer, reason)
+        this.flush()
+      },
+    }
+    const w = new CopyIn(host, req, info, format, encoder)
+    return source === undefined ? w : w.from(source)
+  }
+
+  /**
+   * COPY ... TO STDOUT: iterate it for raw chunks, or rows() for decoded
+   * rows. Breaking out early cancels the COPY and leaves the connection usable.
+   */
+  copyTo(sql: string, options: CopyOptions = {}): CopyOut {
+    const format = formatOf(sql)
+    const host: CopyOutHost = {
+      pause: () => this.socket?.pause(),
+      resume: () => this.socket?.resume(),
+      cancel: (req) => this.cancelCurrent(req),
+    }
+    return new CopyOut(
+      sql,
+      {
+        start: async (req) => {
+          const token = {}
+          this.claimOwner(token, undefined)
+          req.onComplete = () => this.releaseOwner(token, undefined)
+          try {
+            await this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req)
+          } catch (err) {
+            this.releaseOwner(token, undefined)
+            throw err
+          }
+        },
+        decoders: async (fmt) => {
+          const oids = await this.columnTypes(sql, options.columnTypes)
+          return oids?.map((oid) => this.types.decoder(oid, fmt))
+        },
+      },
+      host,
+      format,
+    )
+  }
+
+  /** Column type OIDs of a COPY: the ones given (OIDs or type names), or described from its table or query. */
+  private async columnTypes(sql: string, given: readonly (number | string)[] | undefined): Promise<number[] | undefined> {
+    if (given !== undefined) {
+      return Promise.all(
+        given.map(async (t) => (typeof t === 'number' ? t : (await this.query<{ oid: number }>('select $1::regtype::oid as oid', [t])).rows[0]!.oid)),
+      )
+    }
+    const target = copyTarget(sql)
+    if (target === undefined) return undefined
+    try {
+      const d = await this.describe(target)
+      return d.fields?.map((f) => f.typeOid)
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Cancels the request running now (used to stop a COPY TO early), holding new writes until it settles. */
+  private cancelCurrent(req: Request & { whenEnded(): Promise<void> }): void {
+    const key = this.session.secretKey
+    if (key === undefined || this.isClosed) return
+    this.holds++
+    let left = 2
+    const release = (): void => {
+      if (--left === 0) {
+        this.holds--
+        this.drain()
+      }
+    }
+    void req.whenEnded().then(release)
+    sendCancel(this.config, this.session.processId, key).then(release, release)
+  }
+
   /** @internal Runs a statement on behalf of `token` (a transaction or pipeline handle, or undefined). */
   submit(
     token: object | undefined,
@@ -472,6 +600,7 @@ export class Connection {
     group?: () => PipelineGroupState,
     statement?: CachedStatement,
     stream?: Pending['stream'],
+    copy?: Pending['copy'],
   ): Promise<Result<unknown>[]> {
     return new Promise<Result<unknown>[]>((resolve, reject) => {
       this.checkOpen()
@@ -496,6 +625,7 @@ export class Connection {
         group: group?.(),
         statement,
         stream,
+        copy,
         state: 'queued',
         retried: false,
         abortReason: undefined,
@@ -604,6 +734,7 @@ export class Connection {
     if (p.kind === 'sync') return this.sendPipelineSync(p)
     if (p.kind === 'describe') return this.sendDescribe(p)
     if (p.kind === 'stream') return this.sendStream(p)
+    if (p.kind === 'copy') return this.sendCopy(p)
     if (p.statement !== undefined) return this.sendPrepared(p, p.statement)
     if (!p.prepare) return this.sendUnnamed(p)
     const stmt = this.cache.get(p.sql)
@@ -761,6 +892,25 @@ export class Connection {
     fe.describe(w, 'P', '')
     fe.execute(w, '', batchSize)
     fe.flush(w)
+    this.holds++
+    const previous = req.onComplete
+    req.onComplete = () => {
+      this.holds--
+      previous?.()
+      this.afterRequest()
+      this.drain()
+    }
+    this.session.enqueue(req)
+    p.state = 'sent'
+    this.finish(p, undefined, [])
+    this.scheduleFlush()
+  }
+
+  /** A COPY statement through the simple protocol; the connection is held until its ReadyForQuery. */
+  private sendCopy(p: Pending): void {
+    const req = p.copy!
+    this.closePendingStatements()
+    fe.query(this.writer, p.sql)
     this.holds++
     const previous = req.onComplete
     req.onComplete = () => {

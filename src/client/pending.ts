@@ -21,7 +21,9 @@ export interface Pending {
    * extended: Parse/Bind/Execute/Sync; simple: one Query message; pipelined:
    * a statement of an explicit pipeline (no Sync); sync: a pipeline's Sync.
    */
-  readonly kind: 'extended' | 'simple' | 'pipelined' | 'sync' | 'describe' | 'stream'
+  readonly kind: 'extended' | 'simple' | 'pipelined' | 'sync' | 'describe' | 'stream' | 'copy'
+  /** For 'copy': the request that handles the COPY exchange. */
+  copy?: import('../session/session.js').Request & { onComplete: (() => void) | undefined }
   /** For 'stream': the request that reads the portal batch by batch. */
   stream?: { req: import('./stream.js').StreamRequest; batchSize: number }
   /** An explicitly prepared statement to execute (bypasses the cache), or to create for 'describe'. */

@@ -1,0 +1,59 @@
+// What COPY needs before it starts: the column types (for binary rows and
+// typed COPY TO rows) and their encoders. Worked out before the COPY begins,
+// since no other query can run on the connection during it.
+
+import { ParameterError } from '../errors/base.js'
+import type { TypeMap } from '../types/type-map.js'
+
+export interface CopyOptions {
+  /**
+   * Column types as OIDs or type names (e.g. ['int4', 'text']), for binary
+   * writeRow and typed rows(). Without them the driver describes the table
+   * or query named in the COPY statement.
+   */
+  columnTypes?: readonly (number | string)[]
+}
+
+export function isIterable(x: unknown): x is AsyncIterable<unknown> | Iterable<unknown> {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    (Symbol.asyncIterator in (x as object) || Symbol.iterator in (x as object))
+  )
+}
+
+const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`
+
+/** A SELECT that describes the columns of a COPY: its table (and column list) or its query. */
+export function copyTarget(sql: string): string | undefined {
+  const query = /^\s*copy\s*\(([\s\S]*)\)\s*to\b/i.exec(sql)
+  if (query) return query[1]
+  const table = new RegExp(String.raw`^\s*copy\s+(${IDENT}(?:\s*\.\s*${IDENT})?)\s*(?:\(([^)]*)\))?\s+(?:from|to)\b`, 'i').exec(sql)
+  if (!table) return undefined
+  return `select ${table[2]?.trim() || '*'} from ${table[1]}`
+}
+
+interface ParamEncoder {
+  format: 0 | 1
+  encode(value: unknown, index: number): Buffer | string
+}
+
+/** Binary encoders for each column type; a column whose type has none gets a clear error when used. */
+export function binaryEncoders(types: TypeMap, oids: readonly number[]): (value: unknown, column: number) => Buffer {
+  const lookup = (types as TypeMap & { encoder?: (oid: number) => ParamEncoder | undefined }).encoder
+  const encoders = oids.map((oid) => {
+    const e = lookup?.call(types, oid)
+    return e !== undefined && e.format === 1 ? e : undefined
+  })
+  return (value, column) => {
+    const e = encoders[column]
+    if (e === undefined) {
+      throw new ParameterError(`column ${column + 1}: no binary encoder for type oid ${oids[column]}; use format text or csv`, {
+        index: column,
+        valueType: typeof value,
+        typeOid: oids[column]!,
+      })
+    }
+    return e.encode(value, column) as Buffer
+  }
+}

@@ -1,0 +1,166 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DatabaseError, InterfaceError, type Connection } from '../../src/index.js'
+import { connectAs, uniqueName } from './_util.js'
+
+let conn: Connection
+beforeAll(async () => {
+  conn = await connectAs('scram')
+})
+afterAll(async () => {
+  await conn?.close()
+})
+
+async function table(cols = 'a int, b text'): Promise<string> {
+  const t = uniqueName('copy')
+  await conn.query(`create temp table ${t} (${cols})`)
+  return t
+}
+
+const HOSTILE = ['tab\there', 'new\nline', 'cr\rreturn', 'back\\slash', '\\.', '\\N', 'NULL', '"quoted"', "it's", '', ' lead', 'za\u017c\u00f3\u0142\u0107 \ud83d\udc18', 'a,b;c|d']
+
+describe('COPY FROM STDIN', () => {
+  it('loads raw text data and returns the row count', async () => {
+    const t = await table()
+    const w = await conn.copyFrom(`copy ${t} (a, b) from stdin`)
+    await w.write('1\tone\n2\ttwo\n')
+    await w.write(Buffer.from('3\t\\N\n'))
+    expect(await w.end()).toBe(3)
+    expect((await conn.query(`select * from ${t} order by a`)).rows).toEqual([
+      { a: 1, b: 'one' },
+      { a: 2, b: 'two' },
+      { a: 3, b: null },
+    ])
+  })
+
+  for (const format of ['text', 'csv'] as const) {
+    it(`writes typed rows with hostile strings intact (${format})`, async () => {
+      const t = await table('i int, s text, n numeric, j jsonb, arr int[], by bytea')
+      const rows = HOSTILE.map((s, i) => [i, s, i % 2 ? null : '1.50', { k: s }, [i, null], Buffer.from([0, 92, 10, i])])
+      const w = await conn.copyFrom(`copy ${t} from stdin (format ${format})`)
+      for (const r of rows) await w.writeRow(r)
+      await w.writeRow([99, null, null, null, null, null])
+      expect(await w.end()).toBe(rows.length + 1)
+      const back = await conn.query(`select * from ${t} order by i`)
+      expect(back.rows.slice(0, -1)).toEqual(
+        rows.map(([i, s, n, j, arr, by]) => ({ i, s, n, j, arr, by })),
+      )
+      expect(back.rows.at(-1)).toEqual({ i: 99, s: null, n: null, j: null, arr: null, by: null })
+    })
+  }
+
+  it('pumps an async iterable of rows and a Readable of chunks', async () => {
+    const t = await table()
+    async function* gen() {
+      for (let i = 0; i < 10_000; i++) yield [i, `r${i}`]
+    }
+    expect(await conn.copyFrom(`copy ${t} from stdin`, gen())).toBe(10_000)
+    const csv = Readable.from(['100,"x"\n', '101,"y"\n'])
+    expect(await conn.copyFrom(`copy ${t} from stdin (format csv)`, csv)).toBe(2)
+    expect((await conn.query(`select count(*)::int as n from ${t}`)).rows[0]!.n).toBe(10_002)
+  })
+
+  it('works with stream.pipeline() through a Writable', async () => {
+    const t = await table()
+    const w = await conn.copyFrom(`copy ${t} from stdin`)
+    await pipeline(Readable.from(['1\ta\n', '2\tb\n']), w.writable())
+    expect((await conn.query(`select count(*)::int as n from ${t}`)).rows[0]!.n).toBe(2)
+  })
+
+  it('reports a bad row with its line number; nothing is stored and the connection stays usable', async () => {
+    const t = await table()
+    const w = await conn.copyFrom(`copy ${t} from stdin`)
+    let err: unknown
+    try {
+      for (let i = 1; i <= 2000; i++) await w.write(i === 1500 ? 'oops\tbad\n' : `${i}\tok\n`)
+      await w.end()
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect((err as DatabaseError).code).toBe('22P02')
+    expect((err as DatabaseError).where).toMatch(/line 1500/)
+    expect((await conn.query(`select count(*)::int as n from ${t}`)).rows[0]!.n).toBe(0)
+  })
+
+  it('aborts on request and when the source throws', async () => {
+    const t = await table()
+    const w = await conn.copyFrom(`copy ${t} from stdin`)
+    await w.writeRow([1, 'x'])
+    await w.abort('changed my mind')
+    const boom = new Error('source broke')
+    async function* bad() {
+      yield [1, 'a']
+      throw boom
+    }
+    await expect(conn.copyFrom(`copy ${t} from stdin`, bad())).rejects.toBe(boom)
+    expect((await conn.query(`select count(*)::int as n from ${t}`)).rows[0]!.n).toBe(0)
+  })
+
+  it('refuses a row with the wrong column count before sending', async () => {
+    const t = await table()
+    const w = await conn.copyFrom(`copy ${t} (a, b) from stdin`)
+    await expect(w.writeRow([1])).rejects.toThrow(/got 1 value but the COPY has 2 columns/)
+    await w.writeRow([1, 'fine'])
+    expect(await w.end()).toBe(1)
+  })
+
+  it('refuses statements that are not COPY FROM STDIN and other queries during the COPY', async () => {
+    await expect(conn.copyFrom('select 1')).rejects.toBeInstanceOf(InterfaceError)
+    const t = await table()
+    const w = await conn.copyFrom(`copy ${t} from stdin`)
+    await expect(conn.query('select 1')).rejects.toBeInstanceOf(InterfaceError)
+    await w.end()
+    expect((await conn.query('select 1 as ok')).rows[0]!.ok).toBe(1)
+  })
+
+  it('runs inside a transaction and rolls back with it', async () => {
+    const t = await table()
+    await conn.query('begin')
+    await conn.copyFrom(`copy ${t} from stdin`, [[1, 'a']])
+    await conn.query('rollback')
+    expect((await conn.query(`select count(*)::int as n from ${t}`)).rows[0]!.n).toBe(0)
+  })
+})
+
+describe('COPY TO STDOUT', () => {
+  it('yields raw chunks and typed rows in text, csv and binary', async () => {
+    const t = await table('i int, s text, ts timestamptz, arr text[]')
+    const when = new Date('2024-05-06T07:08:09.123Z')
+    await conn.copyFrom(`copy ${t} from stdin`, HOSTILE.map((s, i) => [i, s, when, [s, null]]))
+    const raw: Buffer[] = []
+    for await (const c of conn.copyTo(`copy ${t} to stdout`)) raw.push(c)
+    expect(Buffer.concat(raw).toString().split('\n').length).toBe(HOSTILE.length + 1)
+    for (const format of ['text', 'csv', 'binary']) {
+      const rows: unknown[][] = []
+      for await (const r of conn.copyTo(`copy (select * from ${t} order by i) to stdout (format ${format})`).rows()) rows.push(r)
+      expect(rows).toEqual(HOSTILE.map((s, i) => [i, s, when, [s, null]]))
+    }
+  })
+
+  it('stops cleanly on an early break and leaves the connection usable', async () => {
+    let n = 0
+    for await (const row of conn.copyTo('copy (select g from generate_series(1, 2000000) g) to stdout').rows()) {
+      n++
+      if (row[0] === 1000) break
+    }
+    expect(n).toBe(1000)
+    expect((await conn.query('select 7 as ok')).rows[0]!.ok).toBe(7)
+    expect(conn.transactionStatus).toBe('I')
+  })
+
+  it('reports errors and refuses non-COPY statements', async () => {
+    await expect(
+      (async () => {
+        for await (const _ of conn.copyTo('copy (select 1/0) to stdout')) void _
+      })(),
+    ).rejects.toMatchObject({ code: '22012' })
+    await expect(
+      (async () => {
+        for await (const _ of conn.copyTo('select 1')) void _
+      })(),
+    ).rejects.toBeInstanceOf(InterfaceError)
+    expect((await conn.query('select 8 as ok')).rows[0]!.ok).toBe(8)
+  })
+})
