@@ -15,6 +15,7 @@ import { Session, type Notification, type Request } from '../session/session.js'
 import { sendCancel } from '../transport/cancel.js'
 import { describeTarget, openSocket } from '../transport/socket.js'
 import { defaultTypeMap, TypeMap } from '../types/type-map.js'
+import type { TypeOptions } from '../types/codec.js'
 import { DescribeRequest, type Description } from './describe.js'
 import { encodeTyped, encodeUntyped } from './params.js'
 import { canceledError, isStaleStatement, type Pending } from './pending.js'
@@ -27,6 +28,7 @@ import { CopyIn, CopyInRequest, CopyOut, textRowEncoder, type CopyHost, type Cop
 import { formatOf } from './copy-format.js'
 import { binaryEncoders, copyTarget, isIterable, type CopyOptions } from './copy-setup.js'
 import { once } from 'node:events'
+import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
 import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
 import type { Field, Result, Row, RowMode } from './result.js'
 import { StatementCache, type CachedStatement } from './statement-cache.js'
@@ -55,6 +57,8 @@ export interface ConnectionOptions extends ConnectOptions {
   statementTimeout?: number
   /** Queries written but not yet answered before further ones wait in the client (default 1000). */
   maxInFlight?: number
+  /** How some types map to JS on this connection (int8, numeric, date, timestamp, json); see README. */
+  typeOptions?: TypeOptions
   /** Print notices to stderr (also with PGLINE_DEBUG=1 in the environment); otherwise they only reach listeners. */
   debug?: boolean
 }
@@ -122,7 +126,7 @@ export class Connection {
     readonly config: ResolvedConfig,
     options: ConnectionOptions,
   ) {
-    this.types = config.types ?? new TypeMap(defaultTypeMap)
+    this.types = config.types ?? new TypeMap(defaultTypeMap, options.typeOptions)
     this.decoder = new Decoder({ maxMessageSize: config.maxMessageSize })
     this.cache = new StatementCache(Math.max(0, options.statementCacheSize ?? 256))
     this.prepareByDefault = (options.prepare ?? true) && this.cache.capacity > 0
@@ -588,6 +592,30 @@ export class Connection {
     }
     void req.whenEnded().then(release)
     sendCancel(this.config, this.session.processId, key).then(release, release)
+  }
+
+  /**
+   * Loads a type from the catalog by name and registers its codecs on this
+   * connection: enums, composites (nested ones too), domains, ranges, and
+   * extension types pgline knows (hstore, citext). Cached statements are
+   * forgotten so results pick the new codecs up.
+   */
+  async loadType(name: string): Promise<LoadedType> {
+    const t = await loadType(this, this.types, name)
+    this.forgetStatements()
+    return t
+  }
+
+  /** Registers your own codecs for a type by name (looked up once) or OID, on this connection only. */
+  async registerType(type: string | number, codec: CustomCodec): Promise<LoadedType> {
+    const t = await registerCustom(this, this.types, type, codec)
+    this.forgetStatements()
+    return t
+  }
+
+  /** Cached statements chose their result formats from the old codecs: close them and start over. */
+  private forgetStatements(): void {
+    this.cache.closeAll()
   }
 
   /** @internal Runs a statement on behalf of `token` (a transaction or pipeline handle, or undefined). */

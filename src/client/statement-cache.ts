@@ -62,6 +62,12 @@ export class StatementCache {
     this.map.delete(key)
   }
 
+  /** Forgets every statement and queues a Close for each that exists on the server. */
+  closeAll(): void {
+    for (const s of this.map.values()) if (s.ready) this.toClose.push(s.name)
+    this.map.clear()
+  }
+
   clear(): void {
     this.map.clear()
     this.toClose.length = 0

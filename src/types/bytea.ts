@@ -1,7 +1,10 @@
 // bytea -> Buffer. Text output is hex (`\x0a1b`, the default since 9.0) or,
 // with bytea_output = 'escape', the legacy escape format; both are handled
 // since the setting is the server's. Results are always fresh Buffers.
+// Parameters go binary: Buffers and Uint8Arrays as they are, and strings in
+// the hex format ('\\x0a1b').
 import type { TypeMap } from './type-map.js'
+import { makeEncoder, refuse } from './param.js'
 import * as O from './oids.js'
 
 const BACKSLASH = 0x5c
@@ -58,7 +61,22 @@ export function copyBytes(buf: Buffer, start: number, end: number): Buffer {
   return Buffer.copyBytesFrom(buf, start, end - start)
 }
 
+export function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/** byteain's hex format: '\\x', then pairs of hex digits, with whitespace allowed between pairs. */
+const HEX_LITERAL = /^\\x(?:\s*[0-9a-fA-F]{2})*\s*$/
+
+const byteaEncoder = makeEncoder(O.BYTEA, 'bytea', 1, (value) => {
+  if (value instanceof Uint8Array) return toBuffer(value)
+  if (typeof value !== 'string') return undefined
+  if (!HEX_LITERAL.test(value)) return refuse("strings must be in the hex format '\\x...'; pass bytes as a Buffer")
+  return Buffer.from(value.slice(2).replace(/\s/g, ''), 'hex')
+})
+
 export function register(map: TypeMap): void {
+  map.registerEncoder(O.BYTEA, byteaEncoder)
   map.registerDecoder(O.BYTEA, 0, decodeByteaText)
   map.registerDecoder(O.BYTEA, 1, copyBytes)
   map.registerArray(O.BYTEA, O.BYTEA_ARRAY)

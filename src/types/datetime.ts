@@ -5,13 +5,18 @@
 // Infinity/-Infinity, which no Date can hold. Date has millisecond precision,
 // so microseconds are truncated (floored, so ordering is kept). Instants outside
 // the Date range (about 271821 BC..275760 AD) decode to an Invalid Date.
-// Text parsing assumes DateStyle ISO, which the session sets.
+// Text parsing assumes DateStyle ISO, which the session sets. TypeOptions
+// offer date -> Date and lossless timestamp strings (timestamp-string.ts).
+// Parameters go as text, so strings reach the server's own parser ('now',
+// zone names, offsets relative to the session TimeZone); Dates are written
+// out in full with a UTC offset.
 import type { TypeMap } from './type-map.js'
+import { makeEncoder, refuse, hasNul, NUL_REFUSAL, type TypedEncoder } from './param.js'
 import * as O from './oids.js'
 
 const MS_PER_DAY = 86_400_000
 /** Days from 1970-01-01 to 2000-01-01, the epoch of the binary formats. */
-const PG_EPOCH_DAYS = 10_957
+export const PG_EPOCH_DAYS = 10_957
 const PG_EPOCH_MS = PG_EPOCH_DAYS * MS_PER_DAY
 const INT32_MAX = 0x7fffffff
 const INT32_MIN = -0x80000000
@@ -137,7 +142,70 @@ export function decodeDateBinary(buf: Buffer, start: number): string {
   return formatDays(days + PG_EPOCH_DAYS)
 }
 
+/** Text date as a Date at midnight UTC (TypeOptions.date 'Date'). */
+export function decodeDateTextAsDate(buf: Buffer, start: number, end: number): Date | number {
+  const c = buf[start]
+  if (c === LOWER_I) return Infinity
+  if (c === MINUS) return -Infinity
+  let i = start
+  let year = 0
+  for (let d = buf[i]!; d !== MINUS && i < end; d = buf[++i]!) year = year * 10 + (d - 0x30)
+  if (end - i > 6 && buf[end - 1] === 0x43) year = 1 - year // ' BC'
+  return new Date(daysFromCivil(year, two(buf, i + 1), two(buf, i + 4)) * MS_PER_DAY)
+}
+
+export function decodeDateBinaryAsDate(buf: Buffer, start: number): Date | number {
+  const days = buf.readInt32BE(start)
+  if (days === INT32_MAX) return Infinity
+  if (days === INT32_MIN) return -Infinity
+  return new Date((days + PG_EPOCH_DAYS) * MS_PER_DAY)
+}
+
+/**
+ * ISO 8601 with an explicit UTC offset, written by hand because toISOString()
+ * prints years outside 0..9999 as ±YYYYYY, which PostgreSQL rejects; BC years
+ * use PostgreSQL's ' BC' suffix (JS year 0 is 1 BC).
+ */
+export function isoTimestamptz(d: Date): string {
+  const y = d.getUTCFullYear()
+  const bc = y <= 0
+  return (
+    `${pad(bc ? 1 - y : y, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}` +
+    `T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}` +
+    `.${pad(d.getUTCMilliseconds(), 3)}+00:00${bc ? ' BC' : ''}`
+  )
+}
+
+/** 'YYYY-MM-DD' of a Date's UTC day, ' BC' for years <= 0. */
+function utcDay(d: Date): string {
+  return formatDays(Math.floor(d.getTime() / MS_PER_DAY))
+}
+
+/** A Date's UTC wall-clock time, for timestamp (without time zone), matching how timestamps are read. */
+function utcWallClock(d: Date): string {
+  const day = utcDay(d)
+  const bc = day.endsWith(' BC')
+  const time = `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(d.getUTCMilliseconds(), 3)}`
+  return bc ? `${day.slice(0, -3)} ${time} BC` : `${day} ${time}`
+}
+
+const INVALID_DATE = refuse('invalid Date')
+
+/** Strings as they are, ±Infinity as infinity, Dates by `fromDate`. */
+function datetimeEncoder(oid: number, type: string, fromDate: (d: Date) => string): TypedEncoder {
+  return makeEncoder(oid, type, 0, (value) => {
+    if (typeof value === 'string') return hasNul(value) ? NUL_REFUSAL : value
+    if (value === Infinity) return 'infinity'
+    if (value === -Infinity) return '-infinity'
+    if (!(value instanceof Date)) return undefined
+    return Number.isNaN(value.getTime()) ? INVALID_DATE : fromDate(value)
+  })
+}
+
 export function register(map: TypeMap): void {
+  map.registerEncoder(O.TIMESTAMPTZ, datetimeEncoder(O.TIMESTAMPTZ, 'timestamptz', isoTimestamptz))
+  map.registerEncoder(O.TIMESTAMP, datetimeEncoder(O.TIMESTAMP, 'timestamp', utcWallClock))
+  map.registerEncoder(O.DATE, datetimeEncoder(O.DATE, 'date', utcDay))
   map.registerDecoder(O.TIMESTAMPTZ, 0, decodeTimestampText)
   map.registerDecoder(O.TIMESTAMPTZ, 1, decodeTimestampBinary)
   map.registerDecoder(O.TIMESTAMP, 0, decodeTimestampText)

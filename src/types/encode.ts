@@ -2,10 +2,17 @@
 // (Parse sent OID 0). Everything but bytes goes as text with OID 0 so the
 // server infers the type from context. Bytes go binary, typed bytea: the hex
 // text form would double their size, and no other type takes raw bytes.
+// Once the server has described a statement, TypeMap.encoder() (typed, and
+// validating) is used instead; this path stays for unnamed statements.
 import { ParameterError } from '../errors.js'
 import type { EncodedParam } from './codec.js'
 import { BYTEA } from './oids.js'
-import { pad } from './datetime.js'
+import { isoTimestamptz } from './datetime.js'
+import { toBuffer } from './bytea.js'
+import { typeName, valueType } from './param.js'
+import { PgRange, rangeLiteral } from './range.js'
+
+export { typeName } from './param.js'
 
 /** PostgreSQL's MAXDIM; deeper nesting is an error there, and here it also stops cyclic arrays. */
 const MAX_DIMS = 6
@@ -33,6 +40,8 @@ function encodeText(value: unknown, index: number, depth: number): string | null
       if (value instanceof Date) return encodeDate(value, index)
       if (Array.isArray(value)) return encodeArray(value, index, depth + 1)
       if (value instanceof Uint8Array) return '\\x' + toBuffer(value).toString('hex')
+      if (value instanceof PgRange) return rangeLiteral(value, (b) => encodeText(b, index, depth) ?? '')
+      if (hasToPostgres(value)) return checkNul(value.toPostgres(), index)
       if (isJsonable(value)) return encodeJson(value, index)
       break
     case 'undefined':
@@ -46,10 +55,6 @@ function encodeNumber(n: number): string {
   return n === 0 && 1 / n < 0 ? '-0' : String(n)
 }
 
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}
-
 function checkNul(s: string, index: number): string {
   if (s.includes('\0')) {
     throw new ParameterError(`cannot encode parameter $${index + 1}: a string containing a NUL byte (\\0) cannot be stored in PostgreSQL text`, {
@@ -60,22 +65,11 @@ function checkNul(s: string, index: number): string {
   return s
 }
 
-/**
- * ISO 8601 with an explicit UTC offset, written by hand because toISOString()
- * prints years outside 0..9999 as ±YYYYYY, which PostgreSQL rejects; BC years
- * use PostgreSQL's ' BC' suffix (JS year 0 is 1 BC).
- */
 function encodeDate(d: Date, index: number): string {
   if (Number.isNaN(d.getTime())) {
     throw new ParameterError(`cannot encode parameter $${index + 1}: invalid Date`, { index, valueType: 'object Date' })
   }
-  const y = d.getUTCFullYear()
-  const bc = y <= 0
-  return (
-    `${pad(bc ? 1 - y : y, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}` +
-    `T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}` +
-    `.${pad(d.getUTCMilliseconds(), 3)}+00:00${bc ? ' BC' : ''}`
-  )
+  return isoTimestamptz(d)
 }
 
 /**
@@ -110,6 +104,11 @@ function quote(s: string): string {
   return '"' + (s.includes('"') || s.includes('\\') ? s.replace(/["\\]/g, '\\$&') : s) + '"'
 }
 
+/** Values that spell themselves, such as PgInterval. */
+function hasToPostgres(value: object): value is { toPostgres(): string } {
+  return typeof (value as { toPostgres?: unknown }).toPostgres === 'function'
+}
+
 /** Plain objects (prototype Object.prototype or null) and anything with toJSON go as JSON. */
 function isJsonable(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value)
@@ -140,18 +139,4 @@ function unsupported(value: unknown, index: number): never {
     index,
     valueType: valueType(value),
   })
-}
-
-/** ParameterError.valueType: the typeof, plus the class for objects ('object Map'). */
-function valueType(value: unknown): string {
-  return typeof value === 'object' && value !== null ? `object ${typeName(value)}` : typeof value
-}
-
-/** 'symbol', 'function', or the constructor name of an object ('Map', 'Promise'...). */
-export function typeName(value: unknown): string {
-  if (typeof value !== 'object' || value === null) return typeof value
-  const proto: unknown = Object.getPrototypeOf(value)
-  const ctor: unknown = proto === null ? undefined : (proto as { constructor?: unknown }).constructor
-  const name = typeof ctor === 'function' ? ctor.name : ''
-  return name === '' ? 'object' : name
 }

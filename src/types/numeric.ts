@@ -1,6 +1,9 @@
 // numeric -> string, exact. Text is passed through as the server printed it.
 // Binary is rebuilt into the very same text, so the format choice is invisible.
+// TypeOptions.numeric 'number' trades exactness for convenience. Parameters go
+// as text: the server's own parser is the exact one.
 import type { TypeMap } from './type-map.js'
+import { makeEncoder } from './param.js'
 import * as O from './oids.js'
 
 // Binary layout: int16 ndigits, int16 weight, uint16 sign, int16 dscale, then
@@ -51,7 +54,29 @@ function pad4(n: number): string {
   return n >= 1000 ? String(n) : n >= 100 ? '0' + n : n >= 10 ? '00' + n : '000' + n
 }
 
+export const decodeNumericTextNumber = (buf: Buffer, start: number, end: number): number =>
+  Number(buf.toString('latin1', start, end))
+export const decodeNumericBinaryNumber = (buf: Buffer, start: number): number => Number(decodeNumericBinary(buf, start))
+
+/** numeric_in's input (PostgreSQL 16+ adds '_' separators and 0x/0o/0b integers). */
+const NUMERIC_LITERAL =
+  /^\s*(?:nan|[+-]?inf(?:inity)?|[+-]?(?:(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:e[+-]?\d+)?|0x(?:_?[0-9a-f])+|0o(?:_?[0-7])+|0b(?:_?[01])+))\s*$/i
+
+const numericEncoder = makeEncoder(O.NUMERIC, 'numeric', 0, (value) => {
+  switch (typeof value) {
+    case 'number':
+      // String() spells NaN, Infinity and exponents (1e+21) in forms numeric_in reads.
+      return String(value)
+    case 'bigint':
+      return value.toString()
+    case 'string':
+      return NUMERIC_LITERAL.test(value) ? value : undefined
+  }
+  return undefined
+})
+
 export function register(map: TypeMap): void {
+  map.registerEncoder(O.NUMERIC, numericEncoder)
   map.registerDecoder(O.NUMERIC, 0, decodeNumericText)
   map.registerDecoder(O.NUMERIC, 1, decodeNumericBinary)
   map.registerArray(O.NUMERIC, O.NUMERIC_ARRAY)

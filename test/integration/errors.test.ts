@@ -133,6 +133,7 @@ describe('losing the connection', () => {
     const closes: unknown[] = []
     victim.on('close', (e) => closes.push(e))
     const pending = [victim.query('select pg_sleep(30)'), victim.query('select 1'), victim.query('select 2')]
+    const settledAll = Promise.allSettled(pending) // handlers attached now: they reject while we wait below
     // Make sure the sleep is running before pulling the plug.
     for (let i = 0; i < 100; i++) {
       const r = await admin.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where pid = $1 and query like 'select pg_sleep%'", [victim.processId])
@@ -140,7 +141,7 @@ describe('losing the connection', () => {
       await new Promise((res) => setTimeout(res, 20))
     }
     await admin.query('select pg_terminate_backend($1)', [victim.processId])
-    const settled = await Promise.allSettled(pending)
+    const settled = await settledAll
     for (const s of settled) {
       expect(s.status).toBe('rejected')
       expect((s as PromiseRejectedResult).reason).toBeInstanceOf(ConnectionError)

@@ -75,7 +75,14 @@ describe('text array literals', () => {
     ['{a\\,b,c\\\\d}', O.TEXT_ARRAY, ['a,b', 'c\\d']],
     ['{""}', O.TEXT_ARRAY, ['']],
     ['{"é中😀"}', O.VARCHAR_ARRAY, ['é中😀']],
-    ['{(1,1),(0,0);(2,2),(1,1)}', O.BOX_ARRAY, ['(1,1),(0,0)', '(2,2),(1,1)']],
+    [
+      '{(1,1),(0,0);(2,2),(1,1)}',
+      O.BOX_ARRAY,
+      [
+        { high: { x: 1, y: 1 }, low: { x: 0, y: 0 } },
+        { high: { x: 2, y: 2 }, low: { x: 1, y: 1 } },
+      ],
+    ],
     ['{t,f,NULL}', O.BOOL_ARRAY, [true, false, null]],
     ['{NaN,Infinity,-Infinity,-0}', O.FLOAT8_ARRAY, [NaN, Infinity, -Infinity, -0]],
     ['{1.50,NaN}', O.NUMERIC_ARRAY, ['1.50', 'NaN']],

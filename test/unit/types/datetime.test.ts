@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import * as O from '../../../src/types/oids.js'
-import { decode, int32 } from './helpers.js'
+import { TypeMap, defaultTypeMap } from '../../../src/types/index.js'
+import { formatDays } from '../../../src/types/datetime.js'
+import { decode, embed, int32 } from './helpers.js'
 
 const PG_EPOCH_MS = 946_684_800_000
 /** The instants both PostgreSQL (4714-11-24 BC) and a JS Date (±8.64e15 ms) can hold, in µs since 2000. */
@@ -125,3 +127,82 @@ describe('date', () => {
     expect(decode(O.DATE, 1, int32(days))).toBe(text)
   })
 })
+
+describe("timestamp 'string' option: every microsecond, text and binary alike", () => {
+  const types = new TypeMap(defaultTypeMap, { timestamp: 'string' })
+  const run = (oid: number, format: 0 | 1, bytes: Buffer | string): unknown => {
+    const { buf, start, end } = embed(bytes)
+    return types.decoder(oid, format)(buf, start, end)
+  }
+  // The whole timestamp range, 4713 BC to 294276 AD; Dates are not involved.
+  const ANY_US = fc.bigInt({ min: -211_813_488_000_000_000n, max: 9_223_371_331_199_999_999n })
+
+  it('timestamp: binary is spelled as the server prints the text', () => {
+    fc.assert(
+      fc.property(ANY_US, (us) => {
+        const w = wallClockExact(us)
+        const text = `${w.date} ${w.time}${w.bc ? ' BC' : ''}`
+        expect(run(O.TIMESTAMP, 0, text)).toBe(text)
+        expect(run(O.TIMESTAMP, 1, int64(us))).toBe(text)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('timestamptz: any offset is normalised to UTC, the binary form is UTC', () => {
+    const offset = fc.oneof(fc.constantFrom(0, 19800, -12600, 1172), fc.integer({ min: -57599, max: 57599 }))
+    fc.assert(
+      fc.property(ANY_US, offset, (us, off) => {
+        const w = wallClockExact(us)
+        const utc = `${w.date} ${w.time}+00${w.bc ? ' BC' : ''}`
+        const local = wallClockExact(us + BigInt(off) * 1_000_000n)
+        expect(run(O.TIMESTAMPTZ, 0, `${local.date} ${local.time}${offsetText(off)}${local.bc ? ' BC' : ''}`)).toBe(utc)
+        expect(run(O.TIMESTAMPTZ, 1, int64(us))).toBe(utc)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('infinities and named cases', () => {
+    expect(run(O.TIMESTAMPTZ, 1, int64(2n ** 63n - 1n))).toBe('infinity')
+    expect(run(O.TIMESTAMP, 1, int64(-(2n ** 63n)))).toBe('-infinity')
+    expect(run(O.TIMESTAMPTZ, 0, '-infinity')).toBe('-infinity')
+    expect(run(O.TIMESTAMPTZ, 0, '2000-01-01 00:30:00.000001+01')).toBe('1999-12-31 23:30:00.000001+00')
+    expect(run(O.TIMESTAMPTZ, 0, '0001-01-01 00:10:00+00:17:30')).toBe('0001-12-31 23:52:30+00 BC')
+    expect(run(O.TIMESTAMPTZ, 0, '294276-12-31 23:59:59.999999+00')).toBe('294276-12-31 23:59:59.999999+00')
+  })
+})
+
+describe("date 'Date' option", () => {
+  const types = new TypeMap(defaultTypeMap, { date: 'Date' })
+  const run = (format: 0 | 1, bytes: Buffer | string): unknown => {
+    const { buf, start, end } = embed(bytes)
+    return types.decoder(O.DATE, format)(buf, start, end)
+  }
+  it('midnight UTC, from text and binary alike; infinities as ±Infinity', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -2_451_545, max: 97_000_000 }), (days) => {
+        const w = wallClock(BigInt(days) * 86_400_000_000n)
+        const expected = new Date((days + 10_957) * 86_400_000)
+        expect(run(0, w.date + (w.bc ? ' BC' : ''))).toEqual(expected)
+        expect(run(1, int32(days))).toEqual(expected)
+      }),
+    )
+    expect(run(0, 'infinity')).toBe(Infinity)
+    expect(run(1, int32(-(2 ** 31)))).toBe(-Infinity)
+    expect(run(0, '0044-03-15 BC')).toEqual(new Date(Date.UTC(-43, 2, 15)))
+  })
+})
+
+/** wallClock for any µs (BigInt arithmetic, no Date): the server's ISO spelling. */
+function wallClockExact(us: bigint): { date: string; time: string; bc: boolean } {
+  const day = floorDiv(us, 86_400_000_000n)
+  const rem = us - day * 86_400_000_000n
+  const date = formatDays(Number(day) + 10_957)
+  const bc = date.endsWith(' BC')
+  const s = Number(rem / 1_000_000n)
+  const micros = Number(rem % 1_000_000n)
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0')
+  const frac = micros === 0 ? '' : '.' + p(micros, 6).replace(/0+$/, '')
+  return { date: bc ? date.slice(0, -3) : date, time: `${p(Math.floor(s / 3600))}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}${frac}`, bc }
+}

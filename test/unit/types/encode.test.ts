@@ -128,3 +128,16 @@ describe('encode: ParameterError', () => {
     expect(paramError({ n: 1n }).message).toMatch(/BigInt/)
   })
 })
+
+describe('encode: ranges and toPostgres()', () => {
+  it('PgRange goes as a range literal, bounds spelled like any other value', async () => {
+    const { PgRange, PgInterval } = await import('../../../src/types/index.js')
+    expect(text(new PgRange(1, 5, '[]'))).toBe('["1","5"]')
+    expect(text(new PgRange(null, new Date(Date.UTC(2024, 0, 1))))).toBe('(,"2024-01-01T00:00:00.000+00:00")')
+    expect(text(PgRange.empty())).toBe('empty')
+    expect(text([new PgRange('a"b', null)])).toBe('{"[\\"a\\\\\\"b\\",)"}')
+    expect(text(new PgInterval(14, -3, 1_500_000))).toBe('P1Y2M-3DT1.5S')
+    expect(text({ toPostgres: () => 'x' })).toBe('x')
+    expect(paramError({ toPostgres: () => 'a\0' }).message).toMatch(/NUL/)
+  })
+})

@@ -27,3 +27,21 @@ export function int16(n: number): Buffer {
   b.writeInt16BE(n)
   return b
 }
+
+/** Encodes with the typed encoder of `oid`, then decodes the result in the encoder's own format. */
+export function roundTrip(oid: number, value: unknown): unknown {
+  const e = defaultTypeMap.encoder(oid)
+  if (e === undefined) throw new Error(`no encoder for ${oid}`)
+  return decode(oid, e.format, e.encode(value, 0))
+}
+
+/** The ParameterError message (or the non-ParameterError thrown) of encoding `value` as `oid`. */
+export function refusal(oid: number, value: unknown, index = 0): string {
+  try {
+    defaultTypeMap.encoder(oid)!.encode(value, index)
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ParameterError') return err.message
+    throw err
+  }
+  throw new Error(`expected ${String(value)} to be refused`)
+}

@@ -104,12 +104,20 @@ describe('bool, text, json', () => {
   it('text types decode UTF-8 in both formats', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme' }), (s) => {
-        for (const oid of [O.TEXT, O.VARCHAR, O.BPCHAR, O.NAME, O.CHAR, O.UNKNOWN]) {
+        for (const oid of [O.TEXT, O.VARCHAR, O.BPCHAR, O.NAME, O.UNKNOWN, O.XML]) {
           expect(decode(oid, 0, s)).toBe(s)
           expect(decode(oid, 1, s)).toBe(s)
         }
       }),
     )
+  })
+
+  it('"char" binary is spelled like its text: octal escapes for bytes >= 0x80, empty for 0', () => {
+    for (let b = 0; b < 256; b++) {
+      const text = b === 0 ? '' : b < 0x80 ? String.fromCharCode(b) : '\\' + b.toString(8)
+      expect(decode(O.CHAR, 0, Buffer.from(text, 'latin1'))).toBe(text)
+      expect(decode(O.CHAR, 1, Buffer.from([b]))).toBe(text)
+    }
   })
 
   it('json and jsonb, including the binary jsonb version byte', () => {

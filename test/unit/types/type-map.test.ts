@@ -22,7 +22,9 @@ describe('TypeMap', () => {
     for (const oid of [O.INT4, O.INT8, O.NUMERIC, O.TIMESTAMPTZ, O.INT4_ARRAY, O.JSONB_ARRAY]) {
       expect(defaultTypeMap.hasBinary(oid)).toBe(true)
     }
-    expect(defaultTypeMap.hasBinary(O.BOX_ARRAY)).toBe(false)
+    expect(defaultTypeMap.hasBinary(O.BOX_ARRAY)).toBe(true)
+    // Text only: money's binary form needs the server's locale to spell.
+    for (const oid of [O.MONEY, O.MONEY_ARRAY, O.TSVECTOR, O.TSQUERY]) expect(defaultTypeMap.hasBinary(oid)).toBe(false)
   })
 
   it('children inherit, and their registrations do not leak into the parent', () => {
@@ -60,5 +62,30 @@ describe('TypeMap', () => {
     const map = new TypeMap()
     expect(run(map, O.INT4, 0, '42')).toBe('42')
     expect(map.hasBinary(O.INT4)).toBe(false)
+  })
+})
+
+describe('TypeMap: encoders and derived types', () => {
+  it('encoder() resolves registered encoders, arrays and ranges of them, and caches', () => {
+    const e = defaultTypeMap.encoder(O.INT4_ARRAY)
+    expect(e).toBe(defaultTypeMap.encoder(O.INT4_ARRAY))
+    expect(e!.format).toBe(1)
+    expect(defaultTypeMap.encoder(O.INT4MULTIRANGE_ARRAY)!.format).toBe(1)
+    expect(defaultTypeMap.encoder(O.TSTZRANGE_ARRAY)!.format).toBe(0)
+    expect(defaultTypeMap.encoder(O.UNKNOWN)!.format).toBe(0)
+  })
+
+  it('ranges and multiranges are binary when their subtype is, and follow subtype overrides', () => {
+    expect(defaultTypeMap.hasBinary(O.INT4MULTIRANGE)).toBe(true)
+    expect(defaultTypeMap.hasBinary(O.NUMRANGE_ARRAY)).toBe(true)
+    const child = new TypeMap(defaultTypeMap)
+    child.registerDecoder(O.INT4, 0, (buf, s, e) => `int:${buf.toString('latin1', s, e)}`)
+    expect(child.hasBinary(O.INT4RANGE)).toBe(false)
+    expect(run(child, O.INT4MULTIRANGE, 0, '{[1,2)}')).toEqual([{ lower: 'int:1', upper: 'int:2', lowerInclusive: true, upperInclusive: false, empty: false }])
+    // A range declared in an empty map, over text: bounds come back as strings.
+    const m = new TypeMap()
+    m.registerRange(O.TEXT, 777, undefined, 778)
+    expect(run(m, 778, 0, '{[a,b]}')).toEqual([{ lower: 'a', upper: 'b', lowerInclusive: true, upperInclusive: true, empty: false }])
+    expect(m.encoder(777)).toBeUndefined() // no text encoder in this map, so none for its range
   })
 })
