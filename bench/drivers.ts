@@ -1,9 +1,9 @@
-// The drivers under test, each behind the same small interface so every
-// workload runs the same SQL through each of them.
+// How each client library is opened, and the SQL every workload sends through
+// all of them. The workloads (workloads.ts) decide what each one runs.
 
 import pg from 'pg'
 import postgres from 'postgres'
-import { connect } from '../src/index.js'
+import { connect, type Connection } from '../src/index.js'
 
 export interface BenchTarget {
   host: string
@@ -13,60 +13,51 @@ export interface BenchTarget {
   database: string
 }
 
-export interface Handle {
-  /** `select id, name, email, created_at from users where id = $1` */
-  pointSelect(id: number): Promise<unknown>
-  close(): Promise<void>
-}
-
-export interface Driver {
-  name: string
-  open(t: BenchTarget): Promise<Handle>
-}
-
 export const POINT_SELECT = 'select id, name, email, created_at from users where id = $1'
+export const BIG_LOOKUP = 'select id, payload from big where id = $1'
+export const INSERT = 'insert into bench_ins (id, v) values ($1, $2)'
 
-export const drivers: Driver[] = [
-  {
-    name: 'pgline',
-    async open(t) {
-      const conn = await connect(t)
-      return {
-        pointSelect: (id) => conn.query(POINT_SELECT, [id]),
-        close: () => conn.close(),
-      }
-    },
-  },
-  {
-    name: 'pg',
-    async open(t) {
-      const client = new pg.Client(t)
-      await client.connect()
-      return {
-        pointSelect: (id) => client.query(POINT_SELECT, [id]),
-        close: () => client.end(),
-      }
-    },
-  },
-  {
-    name: 'pg (named statement)',
-    async open(t) {
-      const client = new pg.Client(t)
-      await client.connect()
-      return {
-        pointSelect: (id) => client.query({ name: 'point_select', text: POINT_SELECT, values: [id] }),
-        close: () => client.end(),
-      }
-    },
-  },
-  {
-    name: 'postgres.js',
-    async open(t) {
-      const sql = postgres({ ...t, username: t.user, max: 1, onnotice: () => {} })
-      return {
-        pointSelect: (id) => sql`select id, name, email, created_at from users where id = ${id}`,
-        close: () => sql.end(),
-      }
-    },
-  },
-]
+export function openPgline(t: BenchTarget): Promise<Connection> {
+  return connect(t)
+}
+
+export async function openPg(t: BenchTarget): Promise<pg.Client> {
+  const client = new pg.Client(t)
+  await client.connect()
+  return client
+}
+
+/** postgres.js with one connection, so concurrent queries share it (and are pipelined). */
+export function openPostgresJs(t: BenchTarget): postgres.Sql {
+  return postgres({ ...t, username: t.user, max: 1, onnotice: () => {} })
+}
+
+// ---- pgline's explicit pipeline, when the connection has one ---------------
+
+/** The part of pgline's pipeline handle the benchmark uses. */
+export interface PipelineHandle {
+  query(sql: string, params: readonly unknown[]): Promise<unknown>
+  sync(): Promise<void>
+}
+type PipelineFn = (fn: (p: PipelineHandle) => Promise<void>) => Promise<void>
+
+/**
+ * `conn.pipeline(async (p) => ...)` bound to `conn`, or a reason why it cannot
+ * be used: the method is missing (not written yet) or a one-statement smoke
+ * run of it fails.
+ */
+export async function explicitPipeline(conn: Connection): Promise<PipelineFn | string> {
+  const method = (conn as unknown as { pipeline?: unknown }).pipeline
+  if (typeof method !== 'function') return 'conn.pipeline does not exist'
+  const run: PipelineFn = (fn) => (method as PipelineFn).call(conn, fn)
+  try {
+    await run(async (p) => {
+      const q = p.query('select 1', [])
+      await p.sync()
+      await q
+    })
+    return run
+  } catch (err) {
+    return `conn.pipeline failed a smoke run: ${err instanceof Error ? err.message : String(err)}`
+  }
+}

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only <workload>] [--rounds N] [--time ms]
+// npm run bench [-- --quick] [--only <workload>[,<workload>]] [--rounds N] [--time ms]
 //
 // Runs every workload for every driver on one server in one run, interleaved
 // (A B C, then B C A, ...) so drift hits all drivers alike, and prints the
@@ -7,21 +7,24 @@
 // figures on small machines are bimodal (see native-notes.md).
 
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import { Bench } from 'tinybench'
-import { drivers, type BenchTarget } from './drivers.js'
-import { loadData } from './data.js'
-import { workloads } from './workloads.js'
+import type { BenchTarget } from './drivers.js'
+import { loadData, type Table } from './data.js'
+import { loadPgNative } from './pg-native.js'
+import { findPgbench } from './pgbench.js'
+import { workloads, type Env, type Sampler, type Workload } from './workloads.js'
 import { medianOf, waitForQuiet, formatTable, type Row } from './stats.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 interface Args {
   quick: boolean
-  only: string | undefined
+  only: string[] | undefined
   rounds: number
   time: number
 }
@@ -32,11 +35,12 @@ function parseArgs(argv: string[]): Args {
     const i = argv.indexOf(flag)
     return i === -1 ? undefined : argv[i + 1]
   }
+  const only = get('--only')
   return {
     quick,
-    only: get('--only'),
+    only: only === undefined ? undefined : only.split(',').map((s) => s.trim()).filter(Boolean),
     rounds: Number(get('--rounds') ?? (quick ? 2 : 5)),
-    time: Number(get('--time') ?? (quick ? 500 : 3000)),
+    time: Number(get('--time') ?? (quick ? 300 : 3000)),
   }
 }
 
@@ -52,6 +56,14 @@ function pinSelf(): boolean {
     env: { ...process.env, PGLINE_BENCH_PINNED: '0' },
   })
   process.exit(r.status ?? 1)
+}
+
+function packageVersion(name: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(path.join(here, '..', 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }).version
+  } catch {
+    return undefined
+  }
 }
 
 async function startServer(pinned: boolean): Promise<{ target: BenchTarget; stop(): Promise<void>; note: string }> {
@@ -80,60 +92,129 @@ async function startServer(pinned: boolean): Promise<{ target: BenchTarget; stop
   }
 }
 
+interface Open {
+  label: string
+  sampler: Sampler
+  samples: number[]
+  failed?: string
+}
+
+/** One sample: operations per second over about `time` ms. */
+async function sample(w: Workload, s: Sampler, time: number): Promise<number> {
+  if (s.measure) return s.measure(time)
+  const call = s.call!
+  const heavy = w.perCall >= 100 // one call takes milliseconds: fewer minimum iterations
+  const bench = new Bench({
+    time,
+    iterations: heavy ? 2 : 10,
+    warmupTime: Math.min(300, time / 5),
+    warmupIterations: heavy ? 2 : 10,
+  })
+  // An async function: tinybench would otherwise call a plain one once, unawaited, to see if it returns a promise.
+  bench.add(w.name, async () => {
+    await call()
+  })
+  await bench.run()
+  const result = bench.tasks[0]?.result
+  const mean = result?.latency?.mean
+  if (!mean) throw result?.error ?? new Error('no result')
+  return (1000 / mean) * w.perCall
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   pinSelf()
   const pinned = process.env.PGLINE_BENCH_PINNED !== undefined
-  const server = await startServer(pinned)
   const lines: string[] = []
   const say = (s: string): void => {
     console.log(s)
     lines.push(s)
   }
+  const chosen = workloads.filter((w) => args.only === undefined || args.only.includes(w.name) || (w.group !== undefined && args.only.includes(w.group)))
+  if (chosen.length === 0) throw new Error(`no workload named ${args.only?.join(',')} (have: ${workloads.map((w) => w.name).join(', ')})`)
+
+  // The optional extras, found before the server starts so their notes come first.
+  const notes: string[] = []
+  const pgbench = findPgbench()
+  if (typeof pgbench === 'string') notes.push(`C ceiling skipped: ${pgbench}.`)
+  else notes.push(`C ceiling: ${pgbench.path} (PostgreSQL ${pgbench.major})${pinned ? ', pinned to CPU 0 like the client' : ''}.`)
+  const pgNative = await loadPgNative()
+  if (typeof pgNative === 'string') notes.push(`pg-native skipped: ${pgNative}.`)
+  else notes.push(`pg-native ${packageVersion('pg-native') ?? '?'} (node libpq ${packageVersion('libpq') ?? '?'}${libpqVersion()}).`)
+  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'pgline-bench-'))
+  const env: Env = {
+    pgbench: typeof pgbench === 'string' ? undefined : pgbench,
+    pgNative: typeof pgNative === 'string' ? undefined : pgNative,
+    clientCpu: pinned ? 0 : undefined,
+    tmpDir,
+  }
+
+  const server = await startServer(pinned)
+  const problems: string[] = []
   try {
-    const chosen = workloads.filter((w) => args.only === undefined || w.name === args.only)
-    if (chosen.length === 0) throw new Error(`no workload named ${args.only} (have: ${workloads.map((w) => w.name).join(', ')})`)
     console.log('loading data...')
-    await loadData(server.target)
+    await loadData(server.target, new Set<Table>(chosen.flatMap((w) => w.tables)))
+    const admin = new pg.Client(server.target)
+    await admin.connect()
+    const serverVersion = (await admin.query('show server_version')).rows[0].server_version as string
     say(`# pgline benchmark, ${new Date().toISOString()}`)
     say('')
     say(`Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} CPUs; ` +
-      `client ${pinned ? 'pinned to CPU 0' : 'not pinned'}; ${server.note}; ` +
+      `client ${pinned ? 'pinned to CPU 0' : 'not pinned'}; ${server.note} (${serverVersion}); ` +
       `${args.rounds} interleaved rounds of ${args.time} ms per driver, medians (min-max).`)
-    for (const w of chosen) {
-      const samples = new Map<string, number[]>()
-      const open = await Promise.all(
-        drivers.filter((d) => w.drivers === undefined || w.drivers.includes(d.name)).map(async (d) => ({ d, h: await d.open(server.target) })),
-      )
-      try {
-        for (let round = 0; round < args.rounds; round++) {
-          // Rotate the order each round.
-          const order = open.slice(round % open.length).concat(open.slice(0, round % open.length))
-          for (const { d, h } of order) {
-            await waitForQuiet()
-            const run = w.make(h)
-            const bench = new Bench({ time: args.time, warmupTime: Math.min(300, args.time / 5), warmupIterations: 10 })
-            bench.add(d.name, run)
-            await bench.run()
-            const mean = bench.tasks[0]?.result?.latency.mean
-            if (!mean) throw new Error(`${d.name} on ${w.name}: no result (${String(bench.tasks[0]?.result?.error ?? '')})`)
-            const perSecond = (1000 / mean) * w.perCall
-            const list = samples.get(d.name) ?? []
-            list.push(perSecond)
-            samples.set(d.name, list)
+    say(`pg ${packageVersion('pg') ?? '?'}, postgres.js ${packageVersion('postgres') ?? '?'}. ${notes.join(' ')}`)
+    try {
+      for (const w of chosen) {
+        const open: Open[] = []
+        for (const c of w.contenders(env)) {
+          try {
+            const sampler = await c.open(server.target)
+            if (!sampler.call && !sampler.measure) await sampler.close()
+            else open.push({ label: sampler.label ?? c.label, sampler, samples: [] })
+          } catch (err) {
+            problems.push(`${w.name}: ${c.label} could not start: ${errorText(err)}`)
+            console.log(problems.at(-1))
           }
         }
-      } finally {
-        await Promise.all(open.map(({ h }) => h.close()))
+        try {
+          for (let round = 0; round < args.rounds; round++) {
+            // Rotate the order each round.
+            const order = open.slice(round % open.length).concat(open.slice(0, round % open.length))
+            for (const o of order) {
+              if (o.failed) continue
+              await w.beforeSample?.(admin)
+              await waitForQuiet(0.25, args.quick ? 2_000 : 10_000, args.quick ? 100 : 200)
+              try {
+                o.samples.push(await sample(w, o.sampler, args.time))
+              } catch (err) {
+                o.failed = errorText(err)
+                problems.push(`${w.name}: ${o.label} failed in round ${round + 1}: ${o.failed}`)
+                console.log(problems.at(-1))
+              }
+            }
+          }
+        } finally {
+          await Promise.all(open.map((o) => o.sampler.close().catch(() => {})))
+        }
+        const rows: Row[] = open.filter((o) => !o.failed && o.samples.length > 0).map((o) => ({ name: o.label, ...medianOf(o.samples) }))
+        say('')
+        say(`## ${w.name}: ${w.title} (${w.unit})`)
+        say('')
+        if (rows.length > 0) for (const l of formatTable(rows, w.extra)) say(l)
+        else say('(no driver completed this workload)')
       }
-      const rows: Row[] = [...samples].map(([name, s]) => ({ name, ...medianOf(s) }))
+    } finally {
+      await admin.end()
+    }
+    if (problems.length > 0) {
       say('')
-      say(`## ${w.name}: ${w.title} (${w.unit})`)
+      say('## Problems')
       say('')
-      for (const l of formatTable(rows)) say(l)
+      for (const p of problems) say(`- ${p}`)
     }
   } finally {
     await server.stop()
+    rmSync(tmpDir, { recursive: true, force: true })
   }
   if (!args.quick) {
     const dir = path.join(here, 'results')
@@ -143,6 +224,17 @@ async function main(): Promise<void> {
     writeFileSync(path.join(dir, 'latest.md'), lines.join('\n') + '\n')
     console.log(`\nwritten to ${path.relative(process.cwd(), file)}`)
   }
+}
+
+/** ', on libpq 15.18' from pg_config (libpq-dev), or nothing. */
+function libpqVersion(): string {
+  const r = spawnSync('pg_config', ['--version'], { encoding: 'utf8' })
+  const m = /PostgreSQL (\S+)/.exec(r.stdout ?? '')
+  return r.status === 0 && m ? `, on libpq ${m[1]}` : ''
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)
 }
 
 main().catch((err: unknown) => {

@@ -22,17 +22,17 @@ function cpuTimes(): { idle: number; total: number } {
   return { idle, total: f.reduce((a, b) => a + b, 0) }
 }
 
-/** Waits (up to 10 s) until the machine is mostly idle, so a neighbour's burst does not land in one sample. */
-export async function waitForQuiet(maxBusy = 0.25): Promise<void> {
+/** Waits (up to maxWaitMs) until the machine is mostly idle, so a neighbour's burst does not land in one sample. */
+export async function waitForQuiet(maxBusy = 0.25, maxWaitMs = 10_000, intervalMs = 200): Promise<void> {
   let a: { idle: number; total: number }
   try {
     a = cpuTimes()
   } catch {
     return // no /proc/stat: not Linux
   }
-  const deadline = Date.now() + 10_000
+  const deadline = Date.now() + maxWaitMs
   while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200))
+    await new Promise((r) => setTimeout(r, intervalMs))
     const b = cpuTimes()
     const total = b.total - a.total
     const busy = total > 0 ? 1 - (b.idle - a.idle) / total : 0
@@ -43,15 +43,25 @@ export async function waitForQuiet(maxBusy = 0.25): Promise<void> {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 
-export function formatTable(rows: Row[]): string[] {
+/**
+ * The table, fastest first, and the ratio line of pgline's reference row (the
+ * first row named 'pgline' or 'pgline (...)', in the order given) to every
+ * other row. `extra` adds a column computed from each median.
+ */
+export function formatTable(rows: Row[], extra?: { header: string; value(median: number): string }): string[] {
   const best = Math.max(...rows.map((r) => r.median))
   const sorted = [...rows].sort((a, b) => b.median - a.median)
-  const out = ['| driver | median | min | max | vs fastest |', '|---|---:|---:|---:|---:|']
-  for (const r of sorted) out.push(`| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${(r.median / best).toFixed(2)} |`)
-  const ours = rows.find((r) => r.name === 'pgline')
-  if (ours) {
+  const head = extra ? ` ${extra.header} |` : ''
+  const out = [`| driver | median | min | max | vs fastest |${head}`, `|---|---:|---:|---:|---:|${extra ? '---:|' : ''}`]
+  for (const r of sorted) {
+    const cell = extra ? ` ${extra.value(r.median)} |` : ''
+    out.push(`| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${(r.median / best).toFixed(2)} |${cell}`)
+  }
+  const ours = rows.find((r) => r.name === 'pgline' || r.name.startsWith('pgline ('))
+  if (ours && rows.length > 1) {
     const ratios = rows.filter((r) => r !== ours).map((r) => `${r.name} ${(ours.median / r.median).toFixed(2)}x`)
-    out.push('', `pgline relative to: ${ratios.join(', ')}`)
+    const as = ours.name === 'pgline' ? '' : ` (as '${ours.name}')`
+    out.push('', `pgline relative to${as}: ${ratios.join(', ')}`)
   }
   return out
 }

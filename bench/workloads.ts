@@ -1,16 +1,182 @@
-// Workloads: each makes one timed call for a driver handle; perCall says how
-// many operations one call performs (for per-second figures).
-import type { Handle } from './drivers.js'
-import { USERS } from './data.js'
+// Workloads. Each lists its contenders: one row of the results table each, a
+// driver run one particular way (sequential awaits, Promise.all, a pipeline,
+// or an external program). A contender is opened once per workload and then
+// sampled round after round, interleaved with the others.
+
+import { rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import type pg from 'pg'
+import type { Connection } from '../src/index.js'
+import { BIG, USERS, type Table } from './data.js'
+import {
+  BIG_LOOKUP,
+  explicitPipeline,
+  INSERT,
+  openPg,
+  openPgline,
+  openPostgresJs,
+  POINT_SELECT,
+  type BenchTarget,
+} from './drivers.js'
+import type { PgNative, PgNativeOpener, PgNativeQuery } from './pg-native.js'
+import { runPgbench, type Pgbench } from './pgbench.js'
+
+/** One contender, opened and ready to be sampled. */
+export interface Sampler {
+  /** Replaces the contender's label, when what runs was decided at open time. */
+  label?: string
+  /** One timed call (tinybench times it), performing the workload's perCall operations. */
+  call?: () => Promise<unknown>
+  /** For external programs: runs for about `ms` and returns operations per second itself. */
+  measure?: (ms: number) => Promise<number>
+  close(): Promise<void>
+}
+
+export interface Contender {
+  label: string
+  open(t: BenchTarget): Promise<Sampler>
+}
+
+/** What is available on this machine, found once per run. */
+export interface Env {
+  pgbench: Pgbench | undefined
+  pgNative: PgNativeOpener | undefined
+  /** The CPU pgbench is pinned to (the client's), when pinning. */
+  clientCpu: number | undefined
+  /** A directory for pgbench script files. */
+  tmpDir: string
+}
 
 export interface Workload {
   name: string
+  /** `--only <group>` selects every workload of the group. */
+  group?: string
   title: string
   unit: string
   perCall: number
-  drivers?: string[]
-  make(h: Handle): () => Promise<unknown>
+  tables: Table[]
+  contenders(env: Env): Contender[]
+  /** Runs before every sample, untimed (e.g. emptying a table). */
+  beforeSample?(admin: pg.Client): Promise<unknown>
+  /** An extra column derived from the median per-second figure. */
+  extra?: { header: string; value(perSecond: number): string }
 }
+
+// ---- helpers ---------------------------------------------------------------
+
+/** Spread ids over 1..n without repeating for a while. */
+function idStream(n: number): () => number {
+  let i = 0
+  return () => ((i++ * 7919) % n) + 1
+}
+
+function times<T>(n: number, f: (k: number) => T): T[] {
+  const out: T[] = new Array<T>(n)
+  for (let k = 0; k < n; k++) out[k] = f(k)
+  return out
+}
+
+/** Ids for inserts: never reused in a run, so no sample can collide with an earlier one. */
+let nextInsertId = 1
+function insertIds(n: number): number[] {
+  const first = nextInsertId
+  nextInsertId += n
+  return times(n, (k) => first + k)
+}
+
+async function sequential(n: number, f: () => Promise<unknown>): Promise<void> {
+  for (let k = 0; k < n; k++) await f()
+}
+
+function pglineContender(label: string, make: (conn: Connection) => () => Promise<unknown>): Contender {
+  return {
+    label,
+    async open(t) {
+      const conn = await openPgline(t)
+      return { call: make(conn), close: () => conn.close() }
+    },
+  }
+}
+
+function pgContender(label: string, make: (client: pg.Client) => () => Promise<unknown>): Contender {
+  return {
+    label,
+    async open(t) {
+      const client = await openPg(t)
+      return { call: make(client), close: () => client.end() }
+    },
+  }
+}
+
+function postgresJsContender(label: string, make: (sql: ReturnType<typeof openPostgresJs>) => () => Promise<unknown>): Contender {
+  return {
+    label,
+    async open(t) {
+      const sql = openPostgresJs(t)
+      await sql`select 1` // connect outside the timed part
+      return { call: make(sql), close: () => sql.end() }
+    },
+  }
+}
+
+function pgNativeContender(
+  env: Env,
+  label: string,
+  make: (client: PgNative) => Promise<(() => Promise<unknown>) | undefined>,
+): Contender[] {
+  const opener = env.pgNative
+  if (!opener) return []
+  return [
+    {
+      label,
+      async open(t) {
+        const client = await opener(t)
+        const call = await make(client)
+        if (!call) {
+          await client.end()
+          throw new Error(`${label}: not supported by this pg-native`)
+        }
+        return { call, close: () => client.end() }
+      },
+    },
+  ]
+}
+
+/** pgbench running `script` as the C ceiling; `perTransaction` statements per pgbench transaction. */
+function pgbenchContender(env: Env, label: string, script: string, perTransaction: number, minMajor = 0): Contender[] {
+  const bench = env.pgbench
+  if (!bench || bench.major < minMajor) return []
+  return [
+    {
+      label,
+      async open(t) {
+        const file = path.join(env.tmpDir, `${label.replace(/[^a-z0-9]+/gi, '-')}.sql`)
+        await writeFile(file, script)
+        return {
+          measure: async (ms) => perTransaction * (await runPgbench(bench, t, file, ms, env.clientCpu)),
+          close: () => rm(file, { force: true }),
+        }
+      },
+    },
+  ]
+}
+
+// ---- the workloads ---------------------------------------------------------
+
+const IN_FLIGHT = 100
+const INSERTS = 1000
+const LOOKUPS = 1000
+
+const pointSelectPgbench = `\\set id random(1, ${USERS})\n${POINT_SELECT.replace('$1', ':id')};\n`
+const inFlightPgbench = [
+  ...times(IN_FLIGHT, (k) => `\\set id${k} random(1, ${USERS})`),
+  '\\startpipeline',
+  ...times(IN_FLIGHT, (k) => `${POINT_SELECT.replace('$1', `:id${k}`)};`),
+  '\\endpipeline',
+  '',
+].join('\n')
+
+const secondsPer1000 = { header: 's per 1000', value: (perSecond: number) => (1000 / perSecond).toFixed(3) }
 
 export const workloads: Workload[] = [
   {
@@ -18,9 +184,198 @@ export const workloads: Workload[] = [
     title: 'sequential point select by primary key on a 100k-row table',
     unit: 'queries/s',
     perCall: 1,
-    make(h) {
-      let i = 0
-      return () => h.pointSelect(((i++ * 7919) % USERS) + 1)
-    },
+    tables: ['users'],
+    contenders: (env) => [
+      pglineContender('pgline', (conn) => {
+        const id = idStream(USERS)
+        return () => conn.query(POINT_SELECT, [id()])
+      }),
+      pgContender('pg', (client) => {
+        const id = idStream(USERS)
+        return () => client.query(POINT_SELECT, [id()])
+      }),
+      pgContender('pg (named statement)', (client) => {
+        const id = idStream(USERS)
+        return () => client.query({ name: 'point_select', text: POINT_SELECT, values: [id()] })
+      }),
+      postgresJsContender('postgres.js', (sql) => {
+        const id = idStream(USERS)
+        return () => sql`select id, name, email, created_at from users where id = ${id()}`
+      }),
+      ...pgNativeContender(env, 'pg-native', async (client) => {
+        const id = idStream(USERS)
+        return () => client.query(POINT_SELECT, [String(id())])
+      }),
+      ...pgNativeContender(env, 'pg-native (named)', async (client) => {
+        await client.prepare('point_select', POINT_SELECT, 1)
+        const id = idStream(USERS)
+        return () => client.execute('point_select', [String(id())])
+      }),
+      ...pgbenchContender(env, 'C ceiling: pgbench -M prepared', pointSelectPgbench, 1),
+    ],
+  },
+  {
+    name: 'in-flight-100',
+    title: `${IN_FLIGHT} point selects in flight on one connection, awaited together`,
+    unit: 'queries/s',
+    perCall: IN_FLIGHT,
+    tables: ['users'],
+    contenders: (env) => [
+      pglineContender('pgline', (conn) => {
+        const id = idStream(USERS)
+        return () => Promise.all(times(IN_FLIGHT, () => conn.query(POINT_SELECT, [id()])))
+      }),
+      pgContender('pg', (client) => {
+        const id = idStream(USERS)
+        return () => Promise.all(times(IN_FLIGHT, () => client.query(POINT_SELECT, [id()])))
+      }),
+      pgContender('pg (named statement)', (client) => {
+        const id = idStream(USERS)
+        return () => Promise.all(times(IN_FLIGHT, () => client.query({ name: 'point_select', text: POINT_SELECT, values: [id()] })))
+      }),
+      postgresJsContender('postgres.js', (sql) => {
+        const id = idStream(USERS)
+        return () => Promise.all(times(IN_FLIGHT, () => sql`select id, name, email, created_at from users where id = ${id()}`))
+      }),
+      ...pgNativeContender(env, 'pg-native (libpq pipeline)', async (client) => {
+        const pipeline = client.pipeline
+        if (!pipeline) return undefined
+        const id = idStream(USERS)
+        return () => pipeline(times(IN_FLIGHT, (): PgNativeQuery => ({ text: POINT_SELECT, values: [String(id())] })))
+      }),
+      ...pgbenchContender(env, `C ceiling: pgbench pipeline of ${IN_FLIGHT}`, inFlightPgbench, IN_FLIGHT, 14),
+    ],
+  },
+  {
+    name: 'pipeline-insert',
+    title: `${INSERTS} single-row inserts into an emptied table, one connection`,
+    unit: 'rows/s',
+    perCall: INSERTS,
+    tables: ['bench_ins'],
+    beforeSample: (admin) => admin.query('truncate bench_ins'),
+    contenders: (env) => [
+      {
+        // The explicit pipeline when this pgline has one; otherwise the implicit one, labelled so.
+        label: 'pgline (pipeline)',
+        async open(t) {
+          const conn = await openPgline(t)
+          const pipeline = await explicitPipeline(conn)
+          if (typeof pipeline === 'string') {
+            console.log(`pipeline-insert: ${pipeline}; pgline runs Promise.all of conn.query instead ('pgline (implicit)')`)
+            return {
+              label: 'pgline (implicit)',
+              call: () => Promise.all(insertIds(INSERTS).map((id) => conn.query(INSERT, [id, `v${id}`]))),
+              close: () => conn.close(),
+            }
+          }
+          return {
+            call: () =>
+              pipeline(async (p) => {
+                const done = insertIds(INSERTS).map((id) => p.query(INSERT, [id, `v${id}`]))
+                await p.sync()
+                await Promise.all(done)
+              }),
+            close: () => conn.close(),
+          }
+        },
+      },
+      {
+        // Shown beside the explicit pipeline; dropped when it is already the fallback above.
+        label: 'pgline (implicit)',
+        async open(t) {
+          const conn = await openPgline(t)
+          if (typeof (await explicitPipeline(conn)) === 'string') {
+            await conn.close()
+            return { close: async () => {} } // no call: the harness leaves this row out
+          }
+          return {
+            call: () => Promise.all(insertIds(INSERTS).map((id) => conn.query(INSERT, [id, `v${id}`]))),
+            close: () => conn.close(),
+          }
+        },
+      },
+      pgContender('pg (sequential)', (client) => () => sequential(INSERTS, () => {
+        const [id] = insertIds(1) as [number]
+        return client.query(INSERT, [id, `v${id}`])
+      })),
+      pgContender('pg (Promise.all)', (client) => () => Promise.all(insertIds(INSERTS).map((id) => client.query(INSERT, [id, `v${id}`])))),
+      postgresJsContender('postgres.js (Promise.all)', (sql) => () =>
+        Promise.all(insertIds(INSERTS).map((id) => sql`insert into bench_ins (id, v) values (${id}, ${`v${id}`})`)),
+      ),
+      ...pgNativeContender(env, 'pg-native (libpq pipeline)', async (client) => {
+        const pipeline = client.pipeline
+        if (!pipeline) return undefined
+        return () => pipeline(insertIds(INSERTS).map((id): PgNativeQuery => ({ text: INSERT, values: [String(id), `v${id}`] })))
+      }),
+    ],
+  },
+  {
+    name: 'seed-lookups',
+    group: 'seed-lookups',
+    title: `${LOOKUPS} sequential single-row lookups by primary key on a 1M-row table (each awaited)`,
+    unit: 'lookups/s',
+    perCall: LOOKUPS,
+    tables: ['big'],
+    extra: secondsPer1000,
+    contenders: (env) => [
+      pglineContender('pgline', (conn) => {
+        const id = idStream(BIG)
+        return () => sequential(LOOKUPS, () => conn.query(BIG_LOOKUP, [id()]))
+      }),
+      pgContender('pg', (client) => {
+        const id = idStream(BIG)
+        return () => sequential(LOOKUPS, () => client.query(BIG_LOOKUP, [id()]))
+      }),
+      pgContender('pg (named statement)', (client) => {
+        const id = idStream(BIG)
+        return () => sequential(LOOKUPS, () => client.query({ name: 'big_lookup', text: BIG_LOOKUP, values: [id()] }))
+      }),
+      postgresJsContender('postgres.js', (sql) => {
+        const id = idStream(BIG)
+        return () => sequential(LOOKUPS, () => sql`select id, payload from big where id = ${id()}`)
+      }),
+      ...pgNativeContender(env, 'pg-native', async (client) => {
+        const id = idStream(BIG)
+        return () => sequential(LOOKUPS, () => client.query(BIG_LOOKUP, [String(id())]))
+      }),
+      ...pgNativeContender(env, 'pg-native (named)', async (client) => {
+        await client.prepare('big_lookup', BIG_LOOKUP, 1)
+        const id = idStream(BIG)
+        return () => sequential(LOOKUPS, () => client.execute('big_lookup', [String(id())]))
+      }),
+    ],
+  },
+  {
+    name: 'seed-lookups-pipelined',
+    group: 'seed-lookups',
+    title: `${LOOKUPS} single-row lookups by primary key on a 1M-row table, all in flight at once (Promise.all)`,
+    unit: 'lookups/s',
+    perCall: LOOKUPS,
+    tables: ['big'],
+    extra: secondsPer1000,
+    contenders: (env) => [
+      pglineContender('pgline', (conn) => {
+        const id = idStream(BIG)
+        return () => Promise.all(times(LOOKUPS, () => conn.query(BIG_LOOKUP, [id()])))
+      }),
+      pgContender('pg', (client) => {
+        const id = idStream(BIG)
+        return () => Promise.all(times(LOOKUPS, () => client.query(BIG_LOOKUP, [id()])))
+      }),
+      pgContender('pg (named statement)', (client) => {
+        const id = idStream(BIG)
+        return () => Promise.all(times(LOOKUPS, () => client.query({ name: 'big_lookup', text: BIG_LOOKUP, values: [id()] })))
+      }),
+      postgresJsContender('postgres.js', (sql) => {
+        const id = idStream(BIG)
+        return () => Promise.all(times(LOOKUPS, () => sql`select id, payload from big where id = ${id()}`))
+      }),
+      ...pgNativeContender(env, 'pg-native (libpq pipeline)', async (client) => {
+        const pipeline = client.pipeline
+        if (!pipeline) return undefined
+        const id = idStream(BIG)
+        return () => pipeline(times(LOOKUPS, (): PgNativeQuery => ({ text: BIG_LOOKUP, values: [String(id())] })))
+      }),
+    ],
   },
 ]

@@ -26,7 +26,8 @@ import { runTransaction, type Transaction, type TransactionOptions } from './tra
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import { CopyIn, CopyInRequest, CopyOut, textRowEncoder, type CopyHost, type CopyOutHost } from './copy.js'
 import { formatOf } from './copy-format.js'
-import { binaryEncoders, copyTarget, isIterable, type CopyOptions } from './copy-setup.js'
+import { binaryColumns, copyTarget, isIterable, type CopyOptions } from './copy-setup.js'
+import { copyBinaryEncoder } from './copy-binary.js'
 import { once } from 'node:events'
 import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
 import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
@@ -485,7 +486,14 @@ export class Connection {
     let binary: ((value: unknown, column: number) => Buffer) | undefined
     if (format.format === 'binary') {
       const oids = await this.columnTypes(sql, options?.columnTypes)
-      if (oids !== undefined) binary = binaryEncoders(this.types, oids)
+      if (oids !== undefined) {
+        const elements = await this.query<{ oid: number; elem: number }>(
+          'select oid::int8::float8 as oid, typelem::int8::float8 as elem from pg_type where oid = any($1::int8[]::oid[])',
+          [oids],
+        )
+        const elementOf = new Map(elements.rows.map((r) => [r.oid, r.elem]))
+        binary = binaryColumns(oids, oids.map((oid) => copyBinaryEncoder(this.types, oid, elementOf)))
+      }
     }
     const encoder = textRowEncoder(this.types, binary)
     const token = {}
@@ -1069,8 +1077,10 @@ export class Connection {
   /** Sends Terminate after the queries already queued and closes the socket. */
   async close(): Promise<void> {
     if (this.isClosed) return this.closedPromise
-    // Queries still waiting in the client go first; then Terminate.
-    while (this.waiting.length > 0 || this.holds > 0) {
+    // Queries still waiting in the client go first; then Terminate. A COPY,
+    // stream or transaction left open by its owner is not waited for: the
+    // server drops it when the connection ends.
+    while ((this.waiting.length > 0 || this.holds > 0) && this.owner === undefined) {
       await new Promise((r) => setTimeout(r, 1))
       if (this.destroyed) break
     }

@@ -3,7 +3,6 @@
 // since no other query can run on the connection during it.
 
 import { ParameterError } from '../errors/base.js'
-import type { TypeMap } from '../types/type-map.js'
 
 export interface CopyOptions {
   /**
@@ -33,27 +32,17 @@ export function copyTarget(sql: string): string | undefined {
   return `select ${table[2]?.trim() || '*'} from ${table[1]}`
 }
 
-interface ParamEncoder {
-  format: 0 | 1
-  encode(value: unknown, index: number): Buffer | string
-}
-
-/** Binary encoders for each column type; a column whose type has none gets a clear error when used. */
-export function binaryEncoders(types: TypeMap, oids: readonly number[]): (value: unknown, column: number) => Buffer {
-  const lookup = (types as TypeMap & { encoder?: (oid: number) => ParamEncoder | undefined }).encoder
-  const encoders = oids.map((oid) => {
-    const e = lookup?.call(types, oid)
-    return e !== undefined && e.format === 1 ? e : undefined
-  })
+/** One encoder per column; a column without one gets a clear error naming its type when used. */
+export function binaryColumns(oids: readonly number[], encoders: readonly (((v: unknown, c: number) => Buffer) | undefined)[]): (value: unknown, column: number) => Buffer {
   return (value, column) => {
     const e = encoders[column]
     if (e === undefined) {
-      throw new ParameterError(`column ${column + 1}: no binary encoder for type oid ${oids[column]}; use format text or csv`, {
+      throw new ParameterError(`column ${column + 1}: binary COPY cannot encode type oid ${oids[column]} from JS; use format text or csv`, {
         index: column,
         valueType: typeof value,
         typeOid: oids[column]!,
       })
     }
-    return e.encode(value, column) as Buffer
+    return e(value, column)
   }
 }

@@ -164,3 +164,53 @@ describe('COPY TO STDOUT', () => {
     expect((await conn.query('select 8 as ok')).rows[0]!.ok).toBe(8)
   })
 })
+
+describe('COPY with binary rows', () => {
+  const COLS = `i int4, b int8, f float8, r float4, flag bool, s text, by bytea, u uuid, ts timestamptz, d date, n numeric, j jsonb, arr int4[], tarr text[]`
+  const when = new Date('2023-03-04T05:06:07.089Z')
+  const rowOf = (k: number): unknown[] => [
+    k,
+    BigInt(k) * 10_000_000_000n,
+    k / 3,
+    1.5,
+    k % 2 === 0,
+    HOSTILE[k % HOSTILE.length]!,
+    Buffer.from([k & 255, 0, 255]),
+    `00000000-0000-4000-8000-${String(k).padStart(12, '0')}`,
+    when,
+    '2020-02-29',
+    '12345.678',
+    { k, s: HOSTILE[k % HOSTILE.length] },
+    [k, null, k === 0 ? 0 : -k],
+    [HOSTILE[k % HOSTILE.length]!, null],
+  ]
+
+  for (const format of ['binary', 'text', 'csv'] as const) {
+    it(`round-trips the common built-in types through ${format} COPY, in and out`, async () => {
+      const t = await table(COLS)
+      const rows = Array.from({ length: 50 }, (_, k) => rowOf(k))
+      rows.push(rowOf(50).map(() => null))
+      expect(await conn.copyFrom(`copy ${t} from stdin (format ${format})`, rows)).toBe(rows.length)
+      const back: unknown[][] = []
+      for await (const r of conn.copyTo(`copy (select * from ${t} order by i nulls last) to stdout (format ${format})`).rows()) back.push(r)
+      const viaQuery = (await conn.query(`select * from ${t} order by i nulls last`, [], { rowMode: 'array' })).rows
+      expect(back).toEqual(viaQuery)
+      expect(viaQuery.slice(0, 50)).toEqual(rows.slice(0, 50).map((r) => r.map((v, i) => (i === 3 ? 1.5 : v))))
+    })
+  }
+
+  it('takes column types by name when the statement cannot be described', async () => {
+    const t = await table('a int4, b text')
+    const w = await conn.copyFrom(`copy ${t} from stdin (format binary)`, { columnTypes: ['int4', 'text'] })
+    await w.writeRow([1, 'one'])
+    expect(await w.end()).toBe(1)
+  })
+
+  it('refuses a value that does not fit its column type, before sending', async () => {
+    const t = await table('a int4, b text')
+    const w = await conn.copyFrom(`copy ${t} from stdin (format binary)`)
+    await expect(w.writeRow(['not an int', 'x'])).rejects.toThrow(/cannot encode a string .* as int4/)
+    await w.abort()
+    expect((await conn.query('select 1 as ok')).rows[0]!.ok).toBe(1)
+  })
+})
