@@ -225,6 +225,12 @@ export const workloads: Workload[] = [
         const id = idStream(USERS)
         return () => Promise.all(times(IN_FLIGHT, () => conn.query(POINT_SELECT, [id()])))
       }),
+      // One Sync for the hundred, as pgbench's \startpipeline ... \endpipeline does
+      // (implicit pipelining keeps a Sync per query so errors stay apart).
+      pglineContender('pgline (explicit pipeline)', (conn) => {
+        const id = idStream(USERS)
+        return () => conn.pipeline((p) => Promise.all(times(IN_FLIGHT, () => p.query(POINT_SELECT, [id()]))))
+      }),
       pgContender('pg', (client) => {
         const id = idStream(USERS)
         return () => Promise.all(times(IN_FLIGHT, () => client.query(POINT_SELECT, [id()])))
