@@ -70,6 +70,32 @@ async function tour(conn: Connection): Promise<void> {
   const many = await Promise.all(Array.from({ length: 1000 }, (_, i) => conn.query('select $1::int as i', [i])))
   console.log(`1000 concurrent queries, results in order: ${many.every((m, i) => m.rows[0]!.i === i)}, ${Math.round(performance.now() - started)} ms`)
 
+  step('an explicit pipeline: one round trip, each statement its own result')
+  const [x, y] = await conn.pipeline((p) => Promise.all([p.query('select 1 as x'), p.query('select now() as y')]))
+  console.log(x.rows[0], y.rows[0])
+
+  step('a transaction with a savepoint')
+  await conn.transaction(async (tx) => {
+    await tx.query("insert into tour_items (id, name) values (1, 'kept')")
+    await tx.transaction(async (sp) => {
+      await sp.query("insert into tour_items (id, name) values (2, 'rolled back')")
+      throw new Error('undo the savepoint only')
+    }).catch((e: Error) => console.log(`savepoint rolled back: ${e.message}`))
+  })
+  console.log((await conn.query('select id, name from tour_items order by id')).rows)
+
+  step('COPY in typed rows and out again')
+  await conn.query('create temp table tour_copy (n int, label text)')
+  const copied = await conn.copyFrom('copy tour_copy from stdin (format binary)', Array.from({ length: 1000 }, (_, i) => [i, `row ${i}`]))
+  const firstRows: unknown[][] = []
+  for await (const row of conn.copyTo('copy (select * from tour_copy order by n limit 3) to stdout').rows()) firstRows.push(row)
+  console.log(`copied ${copied} rows in; first back out:`, firstRows)
+
+  step('streaming a large result with flat memory')
+  let total = 0
+  for await (const row of conn.stream<{ g: number }>('select g from generate_series(1, 100000) g', [], { batchSize: 5000 })) total += row.g
+  console.log(`sum over 100,000 streamed rows: ${total}`)
+
   step('notices reach a handler')
   conn.on('notice', (n) => console.log(`notice: ${n.severity} ${n.message}`))
   await conn.query(`do $$ begin raise notice 'hello from the server'; end $$`)
