@@ -442,6 +442,11 @@ export class Connection {
    * `break` closes the portal and leaves the connection usable.
    */
   stream<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: StreamOptions = {}): RowStream<R> {
+    return this.streamFor<R>(undefined, sql, params, options)
+  }
+
+  /** @internal stream() on behalf of a transaction handle's token (or undefined). */
+  streamFor<R = Row>(parent: object | undefined, sql: string, params: readonly unknown[] = EMPTY, options: StreamOptions = {}): RowStream<R> {
     const batchSize = options.batchSize ?? 1000
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InterfaceError(`batchSize must be a positive integer, got ${batchSize}`)
     const types = options.types ?? this.types
@@ -460,11 +465,11 @@ export class Connection {
     const host: StreamHost = {
       openStream: (req, ps, batch) => {
         const token = {}
-        this.claimOwner(token, undefined)
-        req.onComplete = () => this.releaseOwner(token, undefined)
+        this.claimOwner(token, parent)
+        req.onComplete = () => this.releaseOwner(token, parent)
         const opened = this.submit(token, 'stream', sql, ps, { types }, undefined, undefined, { req, batchSize: batch })
-        opened.catch(() => this.releaseOwner(token, undefined))
-        void req.closed().then(() => this.releaseOwner(token, undefined))
+        opened.catch(() => this.releaseOwner(token, parent))
+        void req.closed().then(() => this.releaseOwner(token, parent))
         return opened.then(() => undefined)
       },
     }
@@ -479,31 +484,44 @@ export class Connection {
    */
   copyFrom(sql: string, options?: CopyOptions): Promise<CopyIn>
   copyFrom(sql: string, source: AsyncIterable<unknown> | Iterable<unknown>, options?: CopyOptions): Promise<number>
-  async copyFrom(sql: string, a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>, b?: CopyOptions): Promise<CopyIn | number> {
+  copyFrom(sql: string, a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>, b?: CopyOptions): Promise<CopyIn | number> {
+    return this.copyFromFor(undefined, sql, a, b)
+  }
+
+  /** @internal copyFrom() on behalf of a transaction handle's token (or undefined). */
+  async copyFromFor(
+    parent: object | undefined,
+    sql: string,
+    a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>,
+    b?: CopyOptions,
+  ): Promise<CopyIn | number> {
     const source = isIterable(a) ? a : undefined
     const options = (source === undefined ? a : b) as CopyOptions | undefined
     const format = formatOf(sql)
     let binary: ((value: unknown, column: number) => Buffer) | undefined
     if (format.format === 'binary') {
-      const oids = await this.columnTypes(sql, options?.columnTypes)
+      const oids = await this.columnTypes(sql, options?.columnTypes, parent)
       if (oids !== undefined) {
-        const elements = await this.query<{ oid: number; elem: number }>(
+        const [elements] = (await this.submit(
+          parent,
+          'extended',
           'select oid::int8::float8 as oid, typelem::int8::float8 as elem from pg_type where oid = any($1::int8[]::oid[])',
           [oids],
-        )
-        const elementOf = new Map(elements.rows.map((r) => [r.oid, r.elem]))
+          {},
+        )) as Result<{ oid: number; elem: number }>[]
+        const elementOf = new Map(elements!.rows.map((r) => [r.oid, r.elem]))
         binary = binaryColumns(oids, oids.map((oid) => copyBinaryEncoder(this.types, oid, elementOf)))
       }
     }
     const encoder = textRowEncoder(this.types, binary)
     const token = {}
-    this.claimOwner(token, undefined)
+    this.claimOwner(token, parent)
     const req = new CopyInRequest(sql)
-    req.onComplete = () => this.releaseOwner(token, undefined)
+    req.onComplete = () => this.releaseOwner(token, parent)
     try {
       await this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req)
     } catch (err) {
-      this.releaseOwner(token, undefined)
+      this.releaseOwner(token, parent)
       throw err
     }
     let info
@@ -539,6 +557,11 @@ export class Connection {
    * rows. Breaking out early cancels the COPY and leaves the connection usable.
    */
   copyTo(sql: string, options: CopyOptions = {}): CopyOut {
+    return this.copyToFor(undefined, sql, options)
+  }
+
+  /** @internal copyTo() on behalf of a transaction handle's token (or undefined). */
+  copyToFor(parent: object | undefined, sql: string, options: CopyOptions = {}): CopyOut {
     const format = formatOf(sql)
     const host: CopyOutHost = {
       pause: () => this.socket?.pause(),
@@ -550,17 +573,17 @@ export class Connection {
       {
         start: async (req) => {
           const token = {}
-          this.claimOwner(token, undefined)
-          req.onComplete = () => this.releaseOwner(token, undefined)
+          this.claimOwner(token, parent)
+          req.onComplete = () => this.releaseOwner(token, parent)
           try {
             await this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req)
           } catch (err) {
-            this.releaseOwner(token, undefined)
+            this.releaseOwner(token, parent)
             throw err
           }
         },
         decoders: async (fmt) => {
-          const oids = await this.columnTypes(sql, options.columnTypes)
+          const oids = await this.columnTypes(sql, options.columnTypes, parent)
           return oids?.map((oid) => this.types.decoder(oid, fmt))
         },
       },
@@ -570,16 +593,20 @@ export class Connection {
   }
 
   /** Column type OIDs of a COPY: the ones given (OIDs or type names), or described from its table or query. */
-  private async columnTypes(sql: string, given: readonly (number | string)[] | undefined): Promise<number[] | undefined> {
+  private async columnTypes(sql: string, given: readonly (number | string)[] | undefined, parent: object | undefined): Promise<number[] | undefined> {
     if (given !== undefined) {
       return Promise.all(
-        given.map(async (t) => (typeof t === 'number' ? t : (await this.query<{ oid: number }>('select $1::regtype::oid as oid', [t])).rows[0]!.oid)),
+        given.map(async (t) => {
+          if (typeof t === 'number') return t
+          const [r] = (await this.submit(parent, 'extended', 'select $1::regtype::oid::int8::float8 as oid', [t], {})) as Result<{ oid: number }>[]
+          return r!.rows[0]!.oid
+        }),
       )
     }
     const target = copyTarget(sql)
     if (target === undefined) return undefined
     try {
-      const d = await this.describe(target)
+      const d = (await this.submit(parent, 'describe', target, EMPTY, {})) as unknown as Description
       return d.fields?.map((f) => f.typeOid)
     } catch {
       return undefined

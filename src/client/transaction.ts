@@ -6,6 +6,9 @@
 import { DeadlockDetected, InterfaceError, SerializationFailure } from '../errors.js'
 import type { Pipeline } from './pipeline.js'
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
+import type { CopyIn, CopyOut } from './copy.js'
+import type { CopyOptions } from './copy-setup.js'
+import type { RowStream, StreamOptions } from './stream.js'
 import type { Pending } from './pending.js'
 import type { Result, Row } from './result.js'
 import type { QueryOptions } from './connection.js'
@@ -30,6 +33,9 @@ export interface TransactionOptions {
 /** What a transaction needs from its connection. */
 export interface TransactionHost {
   submit(token: object | undefined, kind: Pending['kind'], sql: string, params: readonly unknown[], options: QueryOptions): Promise<Result<unknown>[]>
+  streamFor<R>(parent: object | undefined, sql: string, params?: readonly unknown[], options?: StreamOptions): RowStream<R>
+  copyFromFor(parent: object | undefined, sql: string, a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>, b?: CopyOptions): Promise<CopyIn | number>
+  copyToFor(parent: object | undefined, sql: string, options?: CopyOptions): CopyOut
   openPipeline(parent: object | undefined): Pipeline & AsyncDisposable
   claimOwner(token: object, parent: object | undefined): void
   releaseOwner(token: object, parent: object | undefined): void
@@ -64,6 +70,26 @@ export class Transaction {
 
   get transactionStatus(): 'I' | 'T' | 'E' {
     return this.host.transactionStatus
+  }
+
+  /** Streams rows in this transaction (see Connection.stream). */
+  stream<R = Row>(sql: string, params: readonly unknown[] = [], options: StreamOptions = {}): RowStream<R> {
+    this.check('stream()')
+    return this.host.streamFor<R>(this.token, sql, params, options)
+  }
+
+  /** COPY FROM STDIN in this transaction (see Connection.copyFrom). */
+  copyFrom(sql: string, options?: CopyOptions): Promise<CopyIn>
+  copyFrom(sql: string, source: AsyncIterable<unknown> | Iterable<unknown>, options?: CopyOptions): Promise<number>
+  copyFrom(sql: string, a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>, b?: CopyOptions): Promise<CopyIn | number> {
+    this.check('copyFrom()')
+    return this.host.copyFromFor(this.token, sql, a, b)
+  }
+
+  /** COPY TO STDOUT in this transaction (see Connection.copyTo). */
+  copyTo(sql: string, options: CopyOptions = {}): CopyOut {
+    this.check('copyTo()')
+    return this.host.copyToFor(this.token, sql, options)
   }
 
   /** A client-side cursor running its queries in this transaction. */

@@ -214,3 +214,57 @@ describe('COPY with binary rows', () => {
     expect((await conn.query('select 1 as ok')).rows[0]!.ok).toBe(1)
   })
 })
+
+describe('COPY at scale and in context', () => {
+  it('loads and unloads 1,000,000 rows', async () => {
+    const t = await table('i int4, s text, f float8, ts timestamptz')
+    const when = new Date('2024-01-01T00:00:00Z')
+    function* rows() {
+      for (let i = 0; i < 1_000_000; i++) yield [i, `row ${i}`, i / 2, when]
+    }
+    expect(await conn.copyFrom(`copy ${t} from stdin (format binary)`, rows())).toBe(1_000_000)
+    let n = 0
+    let sum = 0
+    for await (const r of conn.copyTo(`copy ${t} to stdout (format binary)`).rows()) {
+      n++
+      sum += r[0] as number
+    }
+    expect(n).toBe(1_000_000)
+    expect(sum).toBe((999_999 * 1_000_000) / 2)
+    let bytes = 0
+    for await (const c of conn.copyTo(`copy ${t} to stdout (format csv)`)) bytes += c.length
+    expect(bytes).toBeGreaterThan(20_000_000)
+  }, 120_000)
+
+  it('reports a bad row at position 500,000 and stores nothing', async () => {
+    const t = await table('i int4, s text')
+    function* rows() {
+      for (let i = 1; i <= 1_000_000; i++) yield i === 500_000 ? `oops\tbad\n` : `${i}\tok\n`
+    }
+    const err = await conn.copyFrom(`copy ${t} from stdin`, rows()).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect((err as DatabaseError).where).toMatch(/line 500000/)
+    expect((await conn.query(`select count(*)::int as n from ${t}`)).rows[0]!.n).toBe(0)
+  }, 120_000)
+
+  it('runs COPY and streams through a transaction handle', async () => {
+    const t = await table()
+    await conn.transaction(async (tx) => {
+      expect(await tx.copyFrom(`copy ${t} from stdin (format binary)`, [[1, 'a'], [2, 'b']])).toBe(2)
+      const out: unknown[][] = []
+      for await (const r of tx.copyTo(`copy ${t} to stdout`).rows()) out.push(r)
+      expect(out).toEqual([[1, 'a'], [2, 'b']])
+      let seen = 0
+      for await (const _ of tx.stream(`select * from ${t}`)) seen++
+      expect(seen).toBe(2)
+    })
+    expect((await conn.query(`select count(*)::int as n from ${t}`)).rows[0]!.n).toBe(2)
+  })
+
+  it('refuses COPY inside an explicit pipeline with a clear error', async () => {
+    const t = await table()
+    await conn.pipeline(async () => {
+      await expect(conn.copyFrom(`copy ${t} from stdin`)).rejects.toThrow(/pipeline holds it/)
+    })
+  })
+})
