@@ -1,0 +1,950 @@
+// pgline/sync: a blocking API over the async driver, with no native code.
+//
+// Each SyncConnection owns a worker thread (./worker.js) that runs an
+// ordinary async Connection. A call posts a request on a MessageChannel and
+// blocks in Atomics.wait on a SharedArrayBuffer until the worker bumps the
+// reply counter, then takes the reply with receiveMessageOnPort. Nothing of
+// the protocol is repeated here: this file only moves calls, values and
+// errors across the thread boundary, and bounds how long it waits.
+
+import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
+import {
+  ConnectionError,
+  DeadlockDetected,
+  InterfaceError,
+  ParameterError,
+  parseUrl,
+  SerializationFailure,
+  TimeoutError,
+  type ColumnDescription,
+  type ConnectionOptions,
+  type CopyOptions,
+  type Field,
+  type LoadedType,
+  type Notice,
+  type QueryOptions,
+  type Result,
+  type Row,
+  type ServerCursorOptions,
+  type StatementDescription,
+  type TransactionOptions,
+} from '../index.js'
+import { HEARTBEAT_MS, pack, rebuildError, SLOT, SLOT_COUNT, unpack, type Reply, type Request } from './wire.js'
+
+export * from '../errors.js'
+export { DecodeError, PgInterval, PgRange } from '../index.js'
+export type { ColumnDescription, CopyOptions, Field, LoadedType, Notice, Result, Row, ServerCursorOptions, StatementDescription, TransactionOptions }
+
+export interface SyncConnectionOptions extends Omit<ConnectionOptions, 'types'> {
+  /**
+   * Milliseconds for TCP connect, TLS and authentication together. Unlike the
+   * async API (which waits forever by default), the sync API defaults to
+   * 60 000 when neither this nor PGCONNECT_TIMEOUT is set; 0 or Infinity
+   * waits forever.
+   */
+  connectTimeout?: number
+  /**
+   * How long past a call's own timeout (connectTimeout, queryTimeout or the
+   * query's `timeout`) to wait for the worker's answer before giving up on
+   * the connection: time for the cancel to reach the server and the error to
+   * come back. Default 5000 ms.
+   */
+  replyGrace?: number
+  /**
+   * A worker with a request in hand bumps a heartbeat every 200 ms; if none
+   * comes for this long the worker is taken for dead (stuck event loop),
+   * terminated, and the call fails with ConnectionError. Default 30 000 ms
+   * (at least 1000); 0 or Infinity turns the check off.
+   */
+  workerStallTimeout?: number
+}
+
+/** Per-query options: as the async API's, minus what cannot cross to the worker thread (`types`, `signal`). */
+export type SyncQueryOptions = Omit<QueryOptions, 'types' | 'signal'>
+
+const DEFAULT_CONNECT_TIMEOUT = 60_000
+const DEFAULT_REPLY_GRACE = 5_000
+const DEFAULT_STALL_TIMEOUT = 30_000
+/** Five missed heartbeats: less would take a busy moment for a dead worker. */
+const MIN_STALL_TIMEOUT = 1_000
+/** Longest single Atomics.wait, when the stall check allows it. */
+const WAIT_SLICE_MS = 1_000
+const EMPTY: readonly unknown[] = []
+/** Channel.broken after close(): the connection ended as asked, not with an error. */
+const CLOSED_BY_US = new Error('closed by close()')
+
+/**
+ * Starts the worker bootstrap: installs the death signal (DEAD, EXIT, then a
+ * SEQ bump so a waiting caller wakes up) before importing the worker module,
+ * so a worker that fails to load still reports instead of leaving the caller
+ * waiting.
+ */
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+const s = new Int32Array(workerData.state);
+process.on('exit', (code) => {
+  Atomics.store(s, ${SLOT.EXIT}, code);
+  Atomics.store(s, ${SLOT.DEAD}, 1);
+  Atomics.add(s, ${SLOT.SEQ}, 1);
+  Atomics.notify(s, ${SLOT.SEQ});
+});
+// Beat while the worker module loads; the worker beats on its own once it handles requests.
+const beat = setInterval(() => Atomics.add(s, ${SLOT.BEAT}, 1), ${HEARTBEAT_MS});
+import(workerData.entry).then(() => clearInterval(beat), (err) => {
+  workerData.port.postMessage({ id: 0, fatal: { cls: ['g', 'Error'], props: [
+    ['message', 'cannot load the pgline sync worker ' + workerData.entry + ': ' + (err && err.message), false],
+    ['stack', String(err && err.stack), false]] } });
+  process.exit(71);
+});
+`
+
+/** The worker module: compiled next to this one (dist/sync/worker.js). */
+const WORKER_ENTRY = new URL('./worker.js', import.meta.url).href
+
+/** Blocks the thread for `ms` (transaction retry backoff). */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+function positiveOrZero(n: number | undefined): number {
+  return n === undefined || !(n > 0) || n === Infinity ? 0 : n
+}
+
+/** One worker thread and the channel to it. Shared by a connection and the handles it hands out. */
+class Channel {
+  private readonly worker: Worker
+  private readonly port: MessagePort
+  private readonly slots: Int32Array
+  private nextId = 1
+  /** Why the channel is unusable, once it is. */
+  broken: Error | undefined
+  private fatal: Error | undefined
+  transactionStatus: 'I' | 'T' | 'E' = 'I'
+  readonly noticeListeners: Array<(n: Notice) => void> = []
+  /** Longest single Atomics.wait: often enough to notice a missing heartbeat in time. */
+  private readonly slice: number
+
+  constructor(
+    private readonly grace: number,
+    private readonly stallTimeout: number,
+  ) {
+    this.slice = stallTimeout > 0 ? Math.max(HEARTBEAT_MS, Math.min(WAIT_SLICE_MS, stallTimeout / 2)) : WAIT_SLICE_MS
+    const state = new SharedArrayBuffer(SLOT_COUNT * 4)
+    this.slots = new Int32Array(state)
+    const { port1, port2 } = new MessageChannel()
+    this.port = port1
+    const testHooks = process.env.PGLINE_SYNC_TEST_HOOKS === '1'
+    this.worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData: { port: port2, state, entry: WORKER_ENTRY, testHooks },
+      transferList: [port2],
+    })
+    // Neither may keep the process alive: an open SyncConnection must not hold up exit.
+    this.worker.unref()
+    this.port.unref()
+    // Only seen when the caller's thread is idle; a blocked caller watches the DEAD word instead.
+    this.worker.on('error', (err) => {
+      this.fatal ??= err
+    })
+  }
+
+  get closedByWorker(): boolean {
+    return Atomics.load(this.slots, SLOT.CLOSED) === 1 || Atomics.load(this.slots, SLOT.DEAD) === 1
+  }
+
+  /**
+   * Calls `method` on `handle` in the worker and blocks until it answers.
+   * `limitMs`: how long to wait at most (Infinity: as long as the worker is
+   * alive). `params`: the argument index holding query parameters, to name
+   * one that cannot be sent.
+   */
+  call(handle: number, method: string, args: readonly unknown[], limitMs: number, opts: { params?: number; connecting?: boolean } = {}): { value: unknown; handle?: number } {
+    if (this.broken !== undefined) throw new InterfaceError('the connection is closed', { cause: this.broken === CLOSED_BY_US ? undefined : this.broken })
+    const id = this.nextId++
+    const req: Request = { id, h: handle, m: method, a: pack(args, true) }
+    try {
+      this.port.postMessage(req)
+    } catch (err) {
+      throw unsendable(err, args, opts.params)
+    }
+    const reply = this.wait(id, limitMs, opts.connecting === true)
+    if (reply.ts !== undefined) this.transactionStatus = reply.ts
+    if (reply.n !== undefined) for (const n of reply.n) emit(this.noticeListeners, n as Notice)
+    if (!reply.ok) throw rebuildError(reply.e, callerStack())
+    return { value: unpack(reply.v), handle: reply.h }
+  }
+
+  /** Posts a call without waiting (id 0: the worker sends no reply). For cleanup of forgotten handles. */
+  send(handle: number, method: string, args: readonly unknown[]): void {
+    if (this.broken !== undefined) return
+    try {
+      this.port.postMessage({ id: 0, h: handle, m: method, a: pack(args, true) } satisfies Request)
+    } catch {
+      // Nothing to report to: this is best-effort cleanup.
+    }
+  }
+
+  private wait(id: number, limitMs: number, connecting: boolean): Extract<Reply, { ok: boolean }> {
+    const slots = this.slots
+    const start = Date.now()
+    const deadline = start + limitMs
+    let beat = Atomics.load(slots, SLOT.BEAT)
+    let beatAt = start
+    for (;;) {
+      // Read the counter before looking for a reply: a reply posted after this
+      // read changes the counter, so the wait below returns at once.
+      const seq = Atomics.load(slots, SLOT.SEQ)
+      const got = receiveMessageOnPort(this.port)
+      if (got !== undefined) {
+        const reply = got.message as Reply
+        if ('fatal' in reply) {
+          this.fatal = rebuildError(reply.fatal)
+          continue // the DEAD word follows
+        }
+        if (reply.id === id) return reply
+        continue // a stale reply (cannot happen: a channel that timed out is torn down)
+      }
+      if (Atomics.load(slots, SLOT.DEAD) === 1) {
+        const code = Atomics.load(slots, SLOT.EXIT)
+        const cause = this.fatal
+        const why = cause !== undefined ? `crashed: ${cause.message}` : `exited unexpectedly (exit code ${code})`
+        throw this.breakDown(new ConnectionError(`the pgline sync worker ${why}`, { retrySafe: false, cause }))
+      }
+      const now = Date.now()
+      if (now >= deadline) {
+        const timeout = new TimeoutError(`no answer from the pgline sync worker within ${limitMs} ms`)
+        throw this.breakDown(
+          new ConnectionError(
+            `${connecting ? 'connecting' : 'the call'} did not finish within ${limitMs} ms (its timeout plus ${this.grace} ms of grace); the connection was closed`,
+            { retrySafe: connecting, cause: timeout },
+          ),
+        )
+      }
+      const b = Atomics.load(slots, SLOT.BEAT)
+      if (b !== beat) {
+        beat = b
+        beatAt = now
+      } else if (this.stallTimeout > 0 && now - beatAt >= this.stallTimeout) {
+        throw this.breakDown(
+          new ConnectionError(`the pgline sync worker stopped responding (no heartbeat for ${now - beatAt} ms); the connection was closed`, {
+            retrySafe: false,
+          }),
+        )
+      }
+      Atomics.wait(slots, SLOT.SEQ, seq, Math.min(deadline - now, this.slice))
+    }
+  }
+
+  /** Marks the channel unusable and ends the worker; returns `err` for throwing. */
+  breakDown(err: Error): Error {
+    this.broken ??= err
+    this.terminate()
+    return err
+  }
+
+  terminate(): void {
+    void this.worker.terminate().catch(() => undefined)
+  }
+}
+
+/** The caller's frames (from the public method down), appended to a rebuilt error's worker stack. */
+function callerStack(): string {
+  const lines = (new Error().stack ?? '').split('\n')
+  return lines.length > 3 ? '\n' + lines.slice(3).join('\n') : ''
+}
+
+/** A DataCloneError from postMessage: name the parameter like the encoders would. */
+function unsendable(err: unknown, args: readonly unknown[], paramsIndex: number | undefined): Error {
+  const params = paramsIndex === undefined ? undefined : args[paramsIndex]
+  if (Array.isArray(params)) {
+    for (let i = 0; i < params.length; i++) {
+      try {
+        structuredClone(pack(params[i], true))
+      } catch {
+        const v: unknown = params[i]
+        const proto = typeof v === 'object' && v !== null ? (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null) : null
+        const valueType = typeof v === 'object' && v !== null ? `object ${proto?.constructor?.name || 'Object'}` : typeof v
+        return new ParameterError(`cannot encode parameter $${i + 1}: the value (${valueType}) cannot be passed to the worker thread`, {
+          index: i,
+          valueType,
+          cause: err,
+        })
+      }
+    }
+  }
+  return new InterfaceError(`the arguments cannot be passed to the worker thread: ${(err as Error).message}`, { cause: err })
+}
+
+function emit<T>(listeners: ReadonlyArray<(v: T) => void>, value: T): void {
+  for (const l of listeners) {
+    try {
+      l(value)
+    } catch (err) {
+      process.nextTick(() => {
+        throw err
+      })
+    }
+  }
+}
+
+function checkQueryOptions(options: SyncQueryOptions | undefined): void {
+  if (options === undefined) return
+  const o = options as QueryOptions
+  if (o.types !== undefined) throw new InterfaceError('the sync API cannot take a per-query type map: its codecs are functions, which cannot cross to the worker thread')
+  if (o.signal !== undefined) throw new InterfaceError('the sync API cannot take an AbortSignal (the calling thread is blocked); use the timeout option')
+}
+
+/** The timeout a query runs under, and how long to wait for its answer. */
+function queryLimit(options: SyncQueryOptions | undefined, connTimeout: number, grace: number): { options: SyncQueryOptions | undefined; limit: number } {
+  if (options?.timeout === undefined) return { options, limit: connTimeout > 0 ? connTimeout + grace : Infinity }
+  const t = positiveOrZero(options.timeout)
+  return { options: { ...options, timeout: t }, limit: t > 0 ? t + grace : Infinity }
+}
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof SerializationFailure || err instanceof DeadlockDetected
+}
+
+// ---------------------------------------------------------------- public API
+
+/**
+ * Opens a connection and blocks until the server is ready for queries.
+ * Takes what connect() takes (minus `types`), plus replyGrace and
+ * workerStallTimeout.
+ */
+export function connectSync(input: string | SyncConnectionOptions = {}, extra: SyncConnectionOptions = {}): SyncConnection {
+  const options: SyncConnectionOptions = typeof input === 'string' ? { ...parseUrl(input), ...extra } : { ...input, ...extra }
+  return new SyncConnection(options)
+}
+
+export class SyncConnection {
+  private readonly channel: Channel
+  private readonly handle: number
+  private readonly queryTimeout: number
+  private readonly grace: number
+  private isClosed = false
+  /** The backend's process id. */
+  readonly processId: number
+  /** '3.0' or '3.2'. */
+  readonly protocolVersion: string
+  readonly serverVersion: string | undefined
+
+  /** @internal Use connectSync(). */
+  constructor(options: SyncConnectionOptions) {
+    const { replyGrace, workerStallTimeout, onNotice, ...rest } = options
+    if ((options as ConnectionOptions).types !== undefined) {
+      throw new InterfaceError('the sync API cannot take a type map: its codecs are functions, which cannot cross to the worker thread')
+    }
+    this.grace = replyGrace === undefined ? DEFAULT_REPLY_GRACE : positiveOrZero(replyGrace)
+    const stallSetting = workerStallTimeout === undefined ? DEFAULT_STALL_TIMEOUT : positiveOrZero(workerStallTimeout)
+    const stall = stallSetting === 0 ? 0 : Math.max(MIN_STALL_TIMEOUT, stallSetting)
+    let connectTimeout = rest.connectTimeout
+    if (connectTimeout === undefined && process.env.PGCONNECT_TIMEOUT === undefined) connectTimeout = DEFAULT_CONNECT_TIMEOUT
+    if (connectTimeout !== undefined) rest.connectTimeout = positiveOrZero(connectTimeout)
+    if (rest.queryTimeout !== undefined) rest.queryTimeout = positiveOrZero(rest.queryTimeout)
+    this.queryTimeout = rest.queryTimeout ?? 0
+    const effectiveConnect = connectTimeout !== undefined ? positiveOrZero(connectTimeout) : Number(process.env.PGCONNECT_TIMEOUT) * 1000
+    this.channel = new Channel(this.grace, stall)
+    if (onNotice !== undefined) this.channel.noticeListeners.push(onNotice)
+    const limit = effectiveConnect > 0 ? effectiveConnect + this.grace : Infinity
+    let r
+    try {
+      r = this.channel.call(0, 'connect', [rest], limit, { connecting: true })
+    } catch (err) {
+      this.isClosed = true
+      this.channel.breakDown(err as Error)
+      throw err
+    }
+    this.handle = r.handle!
+    const info = r.value as { processId: number; protocolVersion: string; serverVersion: string | undefined }
+    this.processId = info.processId
+    this.protocolVersion = info.protocolVersion
+    this.serverVersion = info.serverVersion
+  }
+
+  /** True once the connection cannot be used any more (closed by us, by the server, or broken). */
+  get closed(): boolean {
+    return this.isClosed || this.channel.broken !== undefined || this.channel.closedByWorker
+  }
+
+  /** 'I' idle, 'T' in a transaction, 'E' in a failed transaction (as of the last completed call). */
+  get transactionStatus(): 'I' | 'T' | 'E' {
+    return this.channel.transactionStatus
+  }
+
+  /** Run-time parameters the server reported (server_version, TimeZone, ...), as of now. */
+  get parameters(): ReadonlyMap<string, string> {
+    return this.call('parameters', EMPTY, this.grace + 1000) as Map<string, string>
+  }
+
+  /** Notices arrive with the reply of the call during which (or before which) the worker received them. */
+  on(event: 'notice', listener: (n: Notice) => void): this {
+    if (event !== 'notice') throw new InterfaceError(`the sync API has no ${JSON.stringify(event)} event`)
+    this.channel.noticeListeners.push(listener)
+    return this
+  }
+
+  off(event: 'notice', listener: (n: Notice) => void): this {
+    const list = this.channel.noticeListeners
+    const i = list.indexOf(listener)
+    if (event === 'notice' && i !== -1) list.splice(i, 1)
+    return this
+  }
+
+  private call(method: string, args: readonly unknown[], limit: number, params?: number): unknown {
+    this.checkOpen()
+    return this.channel.call(this.handle, method, args, limit, { params }).value
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed) {
+      const b = this.channel.broken
+      throw new InterfaceError('the connection is closed', { cause: b === CLOSED_BY_US ? undefined : b })
+    }
+  }
+
+  /** Runs one statement with the extended protocol; `$1..$n` take `params`. */
+  query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
+    checkQueryOptions(options)
+    const q = queryLimit(options, this.queryTimeout, this.grace)
+    return this.call('query', q.options === undefined ? [sql, params] : [sql, params, q.options], q.limit, 1) as Result<R>
+  }
+
+  /** Runs `;`-separated statements through the simple protocol; one Result per statement. */
+  simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
+    checkQueryOptions(options)
+    const q = queryLimit(options, this.queryTimeout, this.grace)
+    return this.call('simpleQuery', q.options === undefined ? [sql] : [sql, q.options], q.limit) as Result<R>[]
+  }
+
+  /** A statement's parameter types and result fields, without running it. */
+  describe(sql: string): StatementDescription {
+    return this.call('describe', [sql], this.callLimit()) as StatementDescription
+  }
+
+  /** Runs one statement per row of parameters, pipelined; returns the total row count. */
+  executeMany(sql: string, rows: readonly (readonly unknown[])[]): number {
+    // Many statements, each under the query timeout: no overall deadline (the worker's liveness is still watched).
+    return this.call('executeMany', [sql, rows], Infinity) as number
+  }
+
+  /** Sends a notification (pg_notify). */
+  notify(channel: string, payload = ''): void {
+    this.call('notify', [channel, payload], this.callLimit())
+  }
+
+  /** Prepares a named statement outside the automatic cache; execute() runs it, close() deallocates it. */
+  prepare(sql: string): SyncPreparedStatement {
+    this.checkOpen()
+    const r = this.channel.call(this.handle, 'prepare', [sql], this.callLimit())
+    return new SyncPreparedStatement(this.channel, r.handle!, r.value as PreparedInfo, this.queryTimeout, this.grace)
+  }
+
+  /** A client-side DB-API cursor: execute(), then fetchone/fetchmany/fetchall; nextset() for several statements. */
+  cursor<R = Row>(): SyncCursor<R> {
+    this.checkOpen()
+    return openCursor<R>(this.channel, this.handle, this.queryTimeout, this.grace)
+  }
+
+  /** A named cursor on the server (DECLARE/FETCH/MOVE), inside a transaction unless `withHold`. */
+  serverCursor<R = Row>(name?: string, options: ServerCursorOptions = {}): SyncServerCursor<R> {
+    this.checkOpen()
+    return openServerCursor<R>(this.channel, this.handle, name, options, this.queryTimeout, this.grace)
+  }
+
+  /**
+   * COPY ... FROM STDIN. With a source (an array or any synchronous iterable
+   * of row arrays, Buffers or strings) sends it all and returns the row
+   * count; without one returns a SyncCopyIn to write() or writeRow() to, then
+   * end().
+   */
+  copyFrom(sql: string, options?: CopyOptions): SyncCopyIn
+  copyFrom(sql: string, source: Iterable<unknown>, options?: CopyOptions): number
+  copyFrom(sql: string, a?: CopyOptions | Iterable<unknown>, b?: CopyOptions): SyncCopyIn | number {
+    this.checkOpen()
+    const isSource = typeof a === 'object' && a !== null && (Symbol.iterator in a || Symbol.asyncIterator in a)
+    const options = (isSource ? b : a) as CopyOptions | undefined
+    if (isSource && !(Symbol.iterator in a)) {
+      throw new InterfaceError('the sync copyFrom() takes a synchronous iterable (an array, a generator...); use the async API for streams and async iterables')
+    }
+    const r = this.channel.call(this.handle, 'copyFrom', options === undefined ? [sql] : [sql, options], this.callLimit())
+    const w = new SyncCopyIn(this.channel, r.handle!, (r.value as { columns: number }).columns)
+    return isSource ? w.from(a as Iterable<unknown>) : w
+  }
+
+  /** Loads a type from the catalog by name (enum, composite, domain, range, hstore...) and registers its codecs on this connection. */
+  loadType(name: string): LoadedType {
+    return this.call('loadType', [name], this.callLimit()) as LoadedType
+  }
+
+  /**
+   * Runs `fn` in a transaction: BEGIN, then COMMIT when it returns or
+   * ROLLBACK when it throws (the error is rethrown). `fn` is synchronous; use
+   * `tx` for every query inside; `tx.transaction()` nests as a savepoint.
+   * `retry` runs `fn` again after a serialization failure or a deadlock.
+   */
+  transaction<T>(fn: (tx: SyncTransaction) => T, options: TransactionOptions = {}): T {
+    const { retry, ...rest } = options
+    const attempts = Math.max(1, retry?.attempts ?? 1)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.checkOpen()
+        return runScope(this.channel, this.handle, [rest], fn, this.queryTimeout, this.grace)
+      } catch (err) {
+        if (!isRetryable(err) || attempt + 1 >= attempts || this.closed) throw err
+        const initial = retry?.backoff?.initialMs ?? 10
+        const max = retry?.backoff?.maxMs ?? 1000
+        sleep(Math.random() * Math.min(max, initial * 2 ** attempt))
+      }
+    }
+  }
+
+  /** Sends Terminate and ends the worker thread. Never throws; a second call does nothing. */
+  close(): void {
+    if (this.isClosed) return
+    this.isClosed = true
+    if (this.channel.broken === undefined) {
+      try {
+        this.channel.call(this.handle, 'close', EMPTY, this.grace)
+      } catch {
+        // Closing anyway: the worker is ended below.
+      }
+    }
+    this.channel.broken ??= CLOSED_BY_US
+    this.channel.terminate()
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  private callLimit(): number {
+    return this.queryTimeout > 0 ? this.queryTimeout + this.grace : Infinity
+  }
+}
+
+/** BEGIN (or SAVEPOINT) in the worker, `fn` here, then `end` to commit or roll back there. */
+function runScope<T>(channel: Channel, on: number, args: unknown[], fn: (tx: SyncTransaction) => T, queryTimeout: number, grace: number): T {
+  const limit = queryTimeout > 0 ? queryTimeout + grace : Infinity
+  const r = channel.call(on, 'transaction', args, limit)
+  const tx = new SyncTransaction(channel, r.handle!, (r.value as { savepoint: string | undefined }).savepoint, queryTimeout, grace)
+  let result: T
+  try {
+    result = fn(tx)
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      throw new InterfaceError('the sync transaction callback returned a promise: it must do its work synchronously (use the async API for async callbacks)')
+    }
+  } catch (err) {
+    tx.finish(false)
+    throw err
+  }
+  tx.finish(true)
+  return result
+}
+
+export class SyncTransaction {
+  private state: 'active' | 'committed' | 'rolled back' | 'ended' = 'active'
+
+  /** @internal */
+  constructor(
+    private readonly channel: Channel,
+    private readonly handle: number,
+    /** The savepoint name for a nested transaction; undefined at the top level. */
+    readonly savepoint: string | undefined,
+    private readonly queryTimeout: number,
+    private readonly grace: number,
+  ) {}
+
+  get active(): boolean {
+    return this.state === 'active'
+  }
+
+  private call(method: string, args: readonly unknown[], limit: number, params?: number): unknown {
+    if (this.state === 'ended') throw new InterfaceError(`${method}() on a transaction whose callback has returned`)
+    return this.channel.call(this.handle, method, args, limit, { params }).value
+  }
+
+  private limit(): number {
+    return this.queryTimeout > 0 ? this.queryTimeout + this.grace : Infinity
+  }
+
+  query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
+    checkQueryOptions(options)
+    const q = queryLimit(options, this.queryTimeout, this.grace)
+    return this.call('query', q.options === undefined ? [sql, params] : [sql, params, q.options], q.limit, 1) as Result<R>
+  }
+
+  simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
+    checkQueryOptions(options)
+    const q = queryLimit(options, this.queryTimeout, this.grace)
+    return this.call('simpleQuery', q.options === undefined ? [sql] : [sql, q.options], q.limit) as Result<R>[]
+  }
+
+  /** A nested transaction: a savepoint, released when `fn` returns, rolled back to when it throws. */
+  transaction<T>(fn: (tx: SyncTransaction) => T): T {
+    if (this.state === 'ended') throw new InterfaceError('transaction() on a transaction whose callback has returned')
+    return runScope(this.channel, this.handle, [], fn, this.queryTimeout, this.grace)
+  }
+
+  /** A client-side cursor running its queries in this transaction. */
+  cursor<R = Row>(): SyncCursor<R> {
+    if (this.state === 'ended') throw new InterfaceError('cursor() on a transaction whose callback has returned')
+    return openCursor<R>(this.channel, this.handle, this.queryTimeout, this.grace)
+  }
+
+  /** A server-side cursor declared in this transaction. */
+  serverCursor<R = Row>(name?: string, options: ServerCursorOptions = {}): SyncServerCursor<R> {
+    if (this.state === 'ended') throw new InterfaceError('serverCursor() on a transaction whose callback has returned')
+    return openServerCursor<R>(this.channel, this.handle, name, options, this.queryTimeout, this.grace)
+  }
+
+  /** Commits now (or releases the savepoint); the callback's return will not commit again. */
+  commit(): void {
+    this.check('commit()')
+    this.state = 'committed'
+    this.call('commit', EMPTY, this.limit())
+  }
+
+  /** Rolls back now (to the savepoint when nested). */
+  rollback(): void {
+    this.check('rollback()')
+    this.state = 'rolled back'
+    this.call('rollback', EMPTY, this.limit())
+  }
+
+  private check(what: string): void {
+    if (this.state === 'committed' || this.state === 'rolled back') {
+      throw new InterfaceError(`${what} on a transaction that has already ${this.state}`)
+    }
+  }
+
+  /** @internal Ends the worker's callback: commit (unless already ended) or roll back. */
+  finish(ok: boolean): void {
+    this.state = 'ended'
+    try {
+      this.channel.call(this.handle, 'end', [ok], this.limit())
+    } catch (err) {
+      // After a throw, the caller's error wins (as in the async API, where a failed rollback is swallowed).
+      if (ok) throw err
+    }
+  }
+}
+
+interface PreparedInfo {
+  name: string
+  sql: string
+  paramTypes: number[]
+  fields: Field[] | null
+}
+
+export class SyncPreparedStatement implements StatementDescription {
+  readonly name: string
+  readonly sql: string
+  readonly paramTypes: number[]
+  readonly fields: Field[] | null
+  private closed = false
+
+  /** @internal */
+  constructor(
+    private readonly channel: Channel,
+    private readonly handle: number,
+    info: PreparedInfo,
+    private readonly queryTimeout: number,
+    private readonly grace: number,
+  ) {
+    this.name = info.name
+    this.sql = info.sql
+    this.paramTypes = info.paramTypes
+    this.fields = info.fields
+  }
+
+  execute<R = Row>(params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
+    if (this.closed) throw new InterfaceError(`prepared statement ${this.name} was closed`)
+    checkQueryOptions(options)
+    const q = queryLimit(options, this.queryTimeout, this.grace)
+    const args = q.options === undefined ? [params] : [params, q.options]
+    return this.channel.call(this.handle, 'execute', args, q.limit, { params: 0 }).value as Result<R>
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.channel.call(this.handle, 'close', EMPTY, this.queryTimeout > 0 ? this.queryTimeout + this.grace : Infinity)
+  }
+}
+
+// ------------------------------------------------------------------ cursors
+
+/** Frees the worker-side object of a cursor the caller dropped without close(). */
+const forgotten = new FinalizationRegistry<{ channel: Channel; handle: number }>(({ channel, handle }) => channel.send(handle, 'close', EMPTY))
+
+interface CursorState {
+  description: ColumnDescription[] | null
+  rowcount: number
+  statusMessage: string | null
+}
+
+function openCursor<R>(channel: Channel, on: number, queryTimeout: number, grace: number): SyncCursor<R> {
+  const r = channel.call(on, 'cursor', EMPTY, grace + 1000)
+  return new SyncCursor<R>(channel, r.handle!, r.value as CursorState, queryTimeout, grace)
+}
+
+function openServerCursor<R>(channel: Channel, on: number, name: string | undefined, options: ServerCursorOptions, queryTimeout: number, grace: number): SyncServerCursor<R> {
+  const r = channel.call(on, 'serverCursor', [name, options], grace + 1000)
+  return new SyncServerCursor<R>(channel, r.handle!, (r.value as { name: string }).name, queryTimeout, grace)
+}
+
+/**
+ * A DB-API cursor. The results live in the worker (the async Cursor's);
+ * fetchone()/fetchmany() each take one hop to it, fetchall() one in total.
+ */
+export class SyncCursor<R = Row> implements Iterable<R> {
+  /** Rows per fetchmany() call without an argument. */
+  arraysize = 1
+  private state: CursorState
+  private isClosed = false
+  private readonly token = {}
+
+  /** @internal */
+  constructor(
+    private readonly channel: Channel,
+    private readonly handle: number,
+    state: CursorState,
+    private readonly queryTimeout: number,
+    private readonly grace: number,
+  ) {
+    this.state = state
+    forgotten.register(this, { channel, handle }, this.token)
+  }
+
+  get description(): ColumnDescription[] | null {
+    return this.state.description
+  }
+
+  /** Rows returned or affected by the current result; -1 before any execute. */
+  get rowcount(): number {
+    return this.state.rowcount
+  }
+
+  /** The command tag of the current result (e.g. 'INSERT', 'SELECT'). */
+  get statusMessage(): string | null {
+    return this.state.statusMessage
+  }
+
+  private call(method: string, args: readonly unknown[], limit = this.grace + 1000, params?: number): unknown {
+    if (this.isClosed) throw new InterfaceError('the cursor is closed')
+    return this.channel.call(this.handle, method, args, limit, { params }).value
+  }
+
+  /** Runs SQL: with parameters one statement (extended protocol); without, possibly several (see nextset()). */
+  execute(sql: string, params?: readonly unknown[], options?: SyncQueryOptions): this {
+    checkQueryOptions(options)
+    const q = queryLimit(options, this.queryTimeout, this.grace)
+    const args = q.options === undefined ? (params === undefined ? [sql] : [sql, params]) : [sql, params, q.options]
+    this.state = this.call('execute', args, q.limit, 1) as CursorState
+    return this
+  }
+
+  /** Runs the statement once per row of parameters (pipelined). */
+  executeMany(sql: string, rows: readonly (readonly unknown[])[], options?: SyncQueryOptions): this {
+    checkQueryOptions(options)
+    this.state = this.call('executeMany', options === undefined ? [sql, rows] : [sql, rows, options], Infinity) as CursorState
+    return this
+  }
+
+  fetchone(): R | null {
+    return this.call('fetchone', EMPTY) as R | null
+  }
+
+  fetchmany(n = this.arraysize): R[] {
+    return this.call('fetchmany', [n]) as R[]
+  }
+
+  fetchall(): R[] {
+    return this.call('fetchall', EMPTY) as R[]
+  }
+
+  /** Moves to the next result of a multi-statement execute(); false when there is none. */
+  nextset(): boolean {
+    const r = this.call('nextset', EMPTY) as CursorState & { more: boolean }
+    this.state = { description: r.description, rowcount: r.rowcount, statusMessage: r.statusMessage }
+    return r.more
+  }
+
+  /** Iterates the remaining rows, `arraysize` (at least 100) per hop to the worker. */
+  *[Symbol.iterator](): Iterator<R> {
+    const n = Math.max(100, this.arraysize)
+    for (;;) {
+      const rows = this.fetchmany(n)
+      yield* rows
+      if (rows.length < n) return
+    }
+  }
+
+  close(): void {
+    if (this.isClosed) return
+    this.isClosed = true
+    forgotten.unregister(this.token)
+    if (this.channel.broken === undefined) this.channel.call(this.handle, 'close', EMPTY, this.grace + 1000)
+  }
+}
+
+/** A named cursor on the server: each fetch is one round trip to the server. */
+export class SyncServerCursor<R = Row> implements Iterable<R> {
+  /** Rows fetched per round trip when iterating, and by fetchmany() without an argument. */
+  itersize = 100
+  private fieldsDescription: ColumnDescription[] | null = null
+  private isClosed = false
+  private readonly token = {}
+
+  /** @internal */
+  constructor(
+    private readonly channel: Channel,
+    private readonly handle: number,
+    readonly name: string,
+    private readonly queryTimeout: number,
+    private readonly grace: number,
+  ) {
+    forgotten.register(this, { channel, handle }, this.token)
+  }
+
+  get description(): ColumnDescription[] | null {
+    return this.fieldsDescription
+  }
+
+  private call(method: string, args: readonly unknown[], params?: number): unknown {
+    if (this.isClosed) throw new InterfaceError(`server cursor ${this.name} is closed`)
+    const limit = this.queryTimeout > 0 ? this.queryTimeout + this.grace : Infinity
+    return this.channel.call(this.handle, method, args, limit, { params }).value
+  }
+
+  /** DECLAREs the cursor for `sql`. */
+  execute(sql: string, params: readonly unknown[] = EMPTY): this {
+    this.fieldsDescription = this.call('execute', [sql, params], 1) as ColumnDescription[] | null
+    return this
+  }
+
+  /** Fetches up to n rows forward (all remaining with Infinity). */
+  fetch(n: number): R[] {
+    const r = this.call('fetch', [n]) as { rows: R[]; description: ColumnDescription[] | null }
+    this.fieldsDescription = r.description
+    return r.rows
+  }
+
+  fetchone(): R | null {
+    return this.fetch(1)[0] ?? null
+  }
+
+  fetchmany(n = this.itersize): R[] {
+    return this.fetch(n)
+  }
+
+  fetchall(): R[] {
+    return this.fetch(Infinity)
+  }
+
+  /** Moves the position: by n rows ('relative') or to row n ('absolute'). */
+  scroll(n: number, mode: 'relative' | 'absolute' = 'relative'): void {
+    this.call('scroll', [n, mode])
+  }
+
+  *[Symbol.iterator](): Iterator<R> {
+    for (;;) {
+      const rows = this.fetch(this.itersize)
+      yield* rows
+      if (rows.length < this.itersize) return
+    }
+  }
+
+  close(): void {
+    if (this.isClosed) return
+    forgotten.unregister(this.token)
+    if (this.channel.broken === undefined) this.call('close', EMPTY)
+    this.isClosed = true
+  }
+}
+
+// --------------------------------------------------------------------- COPY
+
+/** Items per hop to the worker when copyFrom() pumps a source... */
+const COPY_BATCH_ITEMS = 1000
+/** ...or fewer, once this many bytes of raw chunks are gathered. */
+const COPY_BATCH_BYTES = 1 << 20
+
+/** COPY FROM STDIN in progress: write() raw data or writeRow() rows, then end(). */
+export class SyncCopyIn {
+  private ended = false
+
+  /** @internal */
+  constructor(
+    private readonly channel: Channel,
+    private readonly handle: number,
+    /** Number of columns the server expects per row. */
+    readonly columns: number,
+  ) {}
+
+  private call(method: string, args: readonly unknown[]): unknown {
+    if (this.ended) throw new InterfaceError('the COPY has ended')
+    return this.channel.call(this.handle, method, args, Infinity, { params: 0 }).value
+  }
+
+  /** Sends raw data in the COPY's own format (bytes or text). */
+  write(data: Buffer | Uint8Array | string): void {
+    this.call('write', [data])
+  }
+
+  /** Encodes one row with the type map and sends it (gathered into larger messages in the worker). */
+  writeRow(values: readonly unknown[]): void {
+    this.call('writeRow', [values])
+  }
+
+  /** Finishes the COPY; returns the number of rows the server stored. */
+  end(): number {
+    const n = this.call('end', EMPTY) as number
+    this.ended = true
+    return n
+  }
+
+  /** Abandons the COPY (CopyFail): nothing of it is stored. */
+  abort(reason?: string): void {
+    if (this.ended) return
+    this.call('abort', reason === undefined ? EMPTY : [reason])
+    this.ended = true
+  }
+
+  /** @internal Pumps a synchronous iterable through the async CopyIn.from(), in batches. */
+  from(source: Iterable<unknown>): number {
+    let batch: unknown[] = []
+    let bytes = 0
+    let inWorker = false
+    try {
+      for (const item of source) {
+        batch.push(item)
+        if (typeof item === 'string') bytes += item.length
+        else if (item instanceof Uint8Array) bytes += item.byteLength
+        if (batch.length >= COPY_BATCH_ITEMS || bytes >= COPY_BATCH_BYTES) {
+          inWorker = true
+          this.call('feed', [batch, false])
+          inWorker = false
+          batch = []
+          bytes = 0
+        }
+      }
+    } catch (err) {
+      // A failure in the worker (a row the server refused...) has ended the COPY there already;
+      // a failure of the caller's source is passed on so from() there aborts it (CopyFail).
+      if (!inWorker && this.channel.broken === undefined) {
+        try {
+          this.call('feed', [[], false, err instanceof Error ? err.message : String(err)])
+        } catch {
+          // The COPY is aborted; the source's own error is the one to report.
+        }
+      }
+      this.ended = true
+      throw err
+    }
+    const n = this.call('feed', [batch, true]) as number
+    this.ended = true
+    return n
+  }
+}
