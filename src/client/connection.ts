@@ -276,7 +276,7 @@ export class Connection {
    * take `params` in order.
    */
   query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: QueryOptions = {}): Promise<Result<R>> {
-    return this.submit(undefined, 'extended', sql, params, options).then((results) => results[0] as Result<R>)
+    return this.submit(undefined, 'extended', sql, params, options, undefined, undefined, undefined, undefined, true) as unknown as Promise<Result<R>>
   }
 
   /**
@@ -664,8 +664,11 @@ export class Connection {
     statement?: CachedStatement,
     stream?: Pending['stream'],
     copy?: Pending['copy'],
+    /** Resolve with the first result instead of the list (query()): saves a promise per call. */
+    first = false,
   ): Promise<Result<unknown>[]> {
-    return new Promise<Result<unknown>[]>((resolve, reject) => {
+    return new Promise<Result<unknown>[]>((settle, reject) => {
+      const resolve = first ? (r: Result<unknown>[]) => settle(r[0] as unknown as Result<unknown>[]) : settle
       this.checkOpen()
       this.checkOwner(token, 'query()')
       if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)

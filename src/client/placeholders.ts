@@ -8,8 +8,23 @@ function isIdentChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 128 || c === 36
 }
 
+// Services run the same few hundred statements over and over: remember the
+// answer per SQL text instead of scanning it on every call.
+const cache = new Map<string, number>()
+const CACHE_LIMIT = 2048
+
 /** Returns the largest n among $n placeholders outside quotes and comments (0 if none). */
 export function maxPlaceholder(sql: string): number {
+  let n = cache.get(sql)
+  if (n === undefined) {
+    n = scan(sql)
+    if (cache.size >= CACHE_LIMIT) cache.clear()
+    cache.set(sql, n)
+  }
+  return n
+}
+
+function scan(sql: string): number {
   let max = 0
   const n = sql.length
   let i = 0
