@@ -11,9 +11,11 @@ import { Decoder } from '../protocol/decoder.js'
 import * as fe from '../protocol/frontend.js'
 import type { NoticeFields } from '../protocol/messages.js'
 import { Writer } from '../protocol/writer.js'
-import { Session, type Notification, type Request } from '../session/session.js'
+import { Session, type Notification, type Request, type StartupSettings } from '../session/session.js'
 import { sendCancel } from '../transport/cancel.js'
-import { describeTarget, openSocket } from '../transport/socket.js'
+import { describeTarget, isUnixSocketHost, openSocket } from '../transport/socket.js'
+import { serverEndPoint, sslRequest, startTls, type SslMode, type TlsOptions } from '../transport/tls.js'
+import type tls from 'node:tls'
 import { defaultTypeMap, TypeMap } from '../types/type-map.js'
 import type { TypeOptions } from '../types/codec.js'
 import { DescribeRequest, type Description } from './describe.js'
@@ -58,6 +60,14 @@ export interface ConnectionOptions extends ConnectOptions {
   statementTimeout?: number
   /** Queries written but not yet answered before further ones wait in the client (default 1000). */
   maxInFlight?: number
+  /** TLS: an sslmode ('prefer' by default, as libpq) or the full settings. Unix sockets never use TLS. */
+  tls?: SslMode | TlsOptions
+  /** SCRAM channel binding: 'prefer' (default; used over TLS when offered), 'require', 'disable'. */
+  channelBinding?: 'disable' | 'prefer' | 'require'
+  /** Authentication methods the server may ask for, libpq's require_auth: e.g. 'scram-sha-256' or '!password,!md5'. */
+  requireAuth?: string
+  /** Send a cleartext password over an unencrypted TCP connection (default: only over unix sockets or TLS). */
+  allowCleartextPassword?: boolean
   /** How some types map to JS on this connection (int8, numeric, date, timestamp, json); see README. */
   typeOptions?: TypeOptions
   /** Print notices to stderr (also with PGLINE_DEBUG=1 in the environment); otherwise they only reach listeners. */
@@ -114,6 +124,9 @@ export class Connection {
   private readonly waiting: Pending[] = []
   /** While > 0, nothing new is written (a describe or a cancel is settling). */
   private holds = 0
+  private readonly tls: TlsOptions
+  private readonly startup: StartupSettings
+  private encrypted = false
   /** Whoever holds the connection: a transaction or pipeline handle's token, or undefined. */
   private owner: object | undefined
   /** LISTEN subscriptions by channel. */
@@ -140,17 +153,22 @@ export class Connection {
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve))
     const parameters = { ...config.parameters }
     if (options.statementTimeout !== undefined) parameters.statement_timeout = String(options.statementTimeout)
+    this.tls = typeof options.tls === 'string' ? { mode: options.tls } : (options.tls ?? { mode: 'prefer' })
+    this.startup = {
+      user: config.user,
+      password: config.password,
+      database: config.database,
+      protocolVersion: config.protocolVersion,
+      applicationName: config.applicationName,
+      options: config.options,
+      parameters,
+      channelBindingMode: options.channelBinding ?? 'prefer',
+      requireAuth: parseRequireAuth(options.requireAuth),
+      allowCleartext: options.allowCleartextPassword ?? isUnixSocketHost(config.host),
+    }
     this.session = new Session(
       this.writer,
-      {
-        user: config.user,
-        password: config.password,
-        database: config.database,
-        protocolVersion: config.protocolVersion,
-        applicationName: config.applicationName,
-        options: config.options,
-        parameters,
-      },
+      this.startup,
       {
         notice: (n) => emit(this.noticeListeners, n),
         notification: (n) => {
@@ -187,8 +205,23 @@ export class Connection {
       if (timeout?.aborted) throw timedOut()
       throw err
     }
+    const cut = (): void => {
+      socket.destroy()
+    }
+    timeout?.addEventListener('abort', cut, { once: true })
+    try {
+      socket = await this.negotiateTls(socket)
+    } catch (err) {
+      socket.destroy()
+      this.markClosed()
+      if (timeout?.aborted) throw timedOut()
+      throw err
+    } finally {
+      timeout?.removeEventListener('abort', cut)
+    }
     this.socket = socket
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.resume() // sslRequest() paused it to read its one-byte answer
     socket.on('drain', () => this.flush())
     socket.on('error', (err) =>
       this.destroy(new ConnectionError(`connection to ${target} failed: ${err.message}`, { retrySafe: false, cause: err })),
@@ -208,6 +241,26 @@ export class Connection {
       timeout?.removeEventListener('abort', onTimeout)
       this.readyWaiter = undefined
     }
+  }
+
+  /** SSLRequest or direct TLS per sslmode; records channel-binding data for SCRAM-SHA-256-PLUS. */
+  private async negotiateTls(socket: net.Socket): Promise<net.Socket> {
+    const o = this.tls
+    if (o.mode === 'disable' || o.mode === 'allow' || isUnixSocketHost(this.config.host)) return socket
+    let secured: tls.TLSSocket
+    if (o.negotiation === 'direct') secured = await startTls(socket, this.config.host, o)
+    else if (await sslRequest(socket)) secured = await startTls(socket, this.config.host, o)
+    else if (o.mode === 'prefer') return socket
+    else throw new ConnectionError(`the server at ${describeTarget(this.config)} does not accept TLS, and sslmode is ${o.mode}`, { retrySafe: false })
+    this.startup.channelBinding = serverEndPoint(secured)
+    this.startup.allowCleartext = true
+    this.encrypted = true
+    return secured
+  }
+
+  /** Whether the connection runs over TLS. */
+  get ssl(): boolean {
+    return this.encrypted
   }
 
   private onData(chunk: Buffer): void {
@@ -1149,6 +1202,23 @@ export class Connection {
     if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy()
     emit(this.closeListeners, byClient && this.session.pending === 0 ? undefined : err)
   }
+}
+
+const AUTH_METHODS = new Set(['password', 'md5', 'scram-sha-256', 'gss', 'sspi', 'none'])
+
+/** require_auth as a set of allowed methods (a list, or all but the '!'-negated ones). */
+function parseRequireAuth(spec: string | undefined): Set<string> | undefined {
+  if (spec === undefined || spec.trim() === '') return undefined
+  const items = spec.split(',').map((x) => x.trim().toLowerCase())
+  const negated = items.every((x) => x.startsWith('!'))
+  if (!negated && items.some((x) => x.startsWith('!'))) throw new InterfaceError('requireAuth cannot mix negated and plain methods')
+  for (const x of items) {
+    if (!AUTH_METHODS.has(x.replace(/^!/, ''))) throw new InterfaceError(`unknown authentication method "${x}" in requireAuth (known: ${[...AUTH_METHODS].join(', ')})`)
+  }
+  if (!negated) return new Set(items)
+  const out = new Set(AUTH_METHODS)
+  for (const x of items) out.delete(x.slice(1))
+  return out
 }
 
 /** Quotes an identifier for SQL text ("a""b"); NUL cannot appear in one. */

@@ -15,6 +15,12 @@ export interface AuthSettings {
   password: Secret | undefined
   /** Channel binding data when the connection is TLS (set by the transport). */
   channelBinding?: scram.ChannelBinding | undefined
+  /** 'require' refuses to authenticate without SCRAM-SHA-256-PLUS; 'disable' never binds. */
+  channelBindingMode?: 'disable' | 'prefer' | 'require'
+  /** Methods the server may ask for (libpq's require_auth); undefined allows all. */
+  requireAuth?: Set<string> | undefined
+  /** Whether a cleartext password may be sent (not over plain TCP unless allowed). */
+  allowCleartext?: boolean
 }
 
 export class Authenticator {
@@ -36,9 +42,25 @@ export class Authenticator {
     return pw.reveal()
   }
 
+  private allow(method: string): void {
+    const allowed = this.settings.requireAuth
+    if (allowed !== undefined && !allowed.has(method)) {
+      throw new ClientAuthenticationError(
+        `the server asked for ${method} authentication of role "${this.settings.user}", which requireAuth does not allow (allowed: ${[...allowed].join(', ') || 'none'})`,
+      )
+    }
+    if (this.settings.channelBindingMode === 'require' && method !== 'scram-sha-256') {
+      throw new ClientAuthenticationError(`channel binding is required but the server asked for ${method} authentication of role "${this.settings.user}"`)
+    }
+  }
+
   handle(msg: AuthenticationMessage): void {
     switch (msg.type) {
       case 'AuthenticationOk':
+        if (this.scramState === undefined) this.allow('none')
+        if (this.settings.channelBindingMode === 'require' && this.scramState?.mechanism !== 'SCRAM-SHA-256-PLUS') {
+          throw new ClientAuthenticationError(`channel binding is required but authentication of role "${this.settings.user}" ended without it`)
+        }
         if (this.scramState && this.scramState.serverSignature === undefined) {
           // The server skipped the SCRAM exchange it started: refuse, it proved nothing.
           throw new ClientAuthenticationError(`SCRAM authentication of role "${this.settings.user}" ended before the server proved itself`)
@@ -46,12 +68,20 @@ export class Authenticator {
         this.done = true
         return
       case 'AuthenticationCleartextPassword':
+        this.allow('password')
+        if (this.settings.allowCleartext === false) {
+          throw new ClientAuthenticationError(
+            `the server asked for the password of role "${this.settings.user}" in clear text over an unencrypted connection; refused (use TLS, or allowCleartextPassword: true)`,
+          )
+        }
         fe.password(this.writer, this.password('password'))
         return
       case 'AuthenticationMD5Password':
+        this.allow('md5')
         fe.password(this.writer, md5Response(this.settings.user, this.password('md5'), msg.salt))
         return
       case 'AuthenticationSASL': {
+        this.allow('scram-sha-256')
         const offersPlain = msg.mechanisms.includes('SCRAM-SHA-256')
         const offersPlus = msg.mechanisms.includes('SCRAM-SHA-256-PLUS')
         if (!offersPlain && !offersPlus) {
@@ -60,7 +90,13 @@ export class Authenticator {
           )
         }
         this.password('SCRAM-SHA-256') // fail early when there is none
-        const { state, clientFirst } = scram.start(this.settings.channelBinding, offersPlus)
+        const binding = this.settings.channelBindingMode === 'disable' ? undefined : this.settings.channelBinding
+        if (this.settings.channelBindingMode === 'require' && (binding === undefined || !offersPlus)) {
+          throw new ClientAuthenticationError(
+            `channel binding is required but ${binding === undefined ? 'the connection is not TLS' : 'the server does not offer SCRAM-SHA-256-PLUS'} (role "${this.settings.user}")`,
+          )
+        }
+        const { state, clientFirst } = scram.start(binding, offersPlus)
         this.scramState = state
         fe.saslInitialResponse(this.writer, state.mechanism, clientFirst)
         return
@@ -75,6 +111,10 @@ export class Authenticator {
         return
       case 'AuthenticationKerberosV5':
       case 'AuthenticationGSS':
+        this.allow('gss')
+        throw new ClientAuthenticationError(
+          `the server asked for ${msg.type.slice('Authentication'.length)} authentication of role "${this.settings.user}", which pgline does not support`,
+        )
       case 'AuthenticationGSSContinue':
       case 'AuthenticationSSPI':
         throw new ClientAuthenticationError(

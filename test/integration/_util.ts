@@ -7,7 +7,9 @@ export type Role = 'superuser' | 'trust' | 'password' | 'md5' | 'scram'
 export function optionsFor(role: Role = 'scram', extra: ConnectionOptions = {}): ConnectionOptions {
   const s = testServer()
   const r = role === 'superuser' ? s.superuser : s.roles[role]
-  return { host: s.host, port: s.port, database: s.database, user: r.user, password: r.password, ...extra }
+  // The 'password' role is the one that sends a cleartext password: allowed here on loopback on purpose.
+  const cleartext = role === 'password' ? { allowCleartextPassword: true } : {}
+  return { host: s.host, port: s.port, database: s.database, user: r.user, password: r.password, ...cleartext, ...extra }
 }
 
 export function connectAs(role: Role = 'scram', extra: ConnectionOptions = {}): Promise<Connection> {

@@ -58,6 +58,35 @@ describe('authentication against the real server', () => {
   })
 })
 
+describe('authentication policy', () => {
+  it('refuses to send a cleartext password over unencrypted TCP unless allowed', async () => {
+    const err = await connect(optionsFor('password', { allowCleartextPassword: false })).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ClientAuthenticationError)
+    expect((err as Error).message).toMatch(/clear text over an unencrypted connection/)
+    expect((err as Error).message).not.toContain(testServer().roles.password.password!)
+  })
+
+  it('enforces requireAuth', async () => {
+    await expect(connect(optionsFor('md5', { requireAuth: 'scram-sha-256' }))).rejects.toThrow(/md5 authentication .* requireAuth does not allow/)
+    await expect(connect(optionsFor('scram', { requireAuth: '!md5,!password' }))).resolves.toBeTruthy()
+    await expect(connect(optionsFor('trust', { requireAuth: 'scram-sha-256' }))).rejects.toThrow(/none authentication/)
+    await expect(connect(optionsFor('scram', { requireAuth: 'kerberos5' }))).rejects.toThrow(/unknown authentication method|require_auth method/)
+  })
+
+  it('refuses channelBinding: require without TLS', async () => {
+    await expect(connect(optionsFor('scram', { channelBinding: 'require' }))).rejects.toThrow(/channel binding is required but the connection is not TLS/)
+  })
+
+  it("connects with sslmode 'prefer' to a server without TLS, and refuses 'require'", async () => {
+    const c = await connect(optionsFor('scram', { tls: 'prefer' }))
+    expect(c.ssl).toBe(false)
+    await c.close()
+    const err = await connect(optionsFor('scram', { tls: 'require' })).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ConnectionError)
+    expect((err as Error).message).toMatch(/does not accept TLS, and sslmode is require/)
+  })
+})
+
 describe('connections', () => {
   it('connects through the unix socket', async () => {
     const s = testServer()

@@ -18,7 +18,7 @@ describe('PostgreSQL 14', () => {
     it(`accepts the downgrade to protocol 3.0 (${role} auth) and runs queries`, async () => {
       const i = server.info
       const r = i.roles[role]
-      const conn = await connect({ host: i.host, port: i.port, database: i.database, user: r.user, password: r.password, protocolVersion: '3.2' })
+      const conn = await connect({ host: i.host, port: i.port, database: i.database, user: r.user, password: r.password, protocolVersion: '3.2', allowCleartextPassword: true })
       try {
         expect(conn.serverVersion).toMatch(/^14\./)
         expect(conn.protocolVersion).toBe('3.0')

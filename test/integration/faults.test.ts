@@ -20,7 +20,7 @@ import { startFakeServer, type FakeConn } from '../support/fake-server.js'
 // Unnamed statements keep each query to one Parse/Bind/Describe/Execute/Sync
 // exchange, which is what these scripts play.
 const connectTo = (port: number, extra = {}) =>
-  connect({ host: '127.0.0.1', port, user: 'u', database: 'd', connectTimeout: 5000, prepare: false, ...extra })
+  connect({ host: '127.0.0.1', port, user: 'u', database: 'd', connectTimeout: 5000, prepare: false, tls: 'disable', ...extra })
 
 /** The reply to one extended-protocol query on an unnamed statement. */
 function unnamedReply(columns: Parameters<typeof rowDescription>[0], rows: (string | null)[][]): BackendMessage[] {
