@@ -24,3 +24,4 @@ export type { PreparedStatement, StatementDescription } from './client/connectio
 export { CopyIn, CopyOut } from './client/copy.js'
 export type { CopyOptions } from './client/copy-setup.js'
 export type { CustomCodec, LoadedType } from './client/type-loader.js'
+export * from './pool/index.js'

@@ -258,6 +258,28 @@ export class Connection {
     return secured
   }
 
+  /** Lets this connection's socket stop keeping the process alive (an idle pooled connection), or start again. */
+  unref(): this {
+    this.socket?.unref()
+    return this
+  }
+
+  ref(): this {
+    this.socket?.ref()
+    return this
+  }
+
+  /** True while anything is in flight or queued, or a transaction, pipeline, stream or COPY holds the connection. */
+  get busy(): boolean {
+    return this.session.pending > 0 || this.waiting.length > 0 || this.owner !== undefined
+  }
+
+  /** Ends the connection at once, without Terminate: whatever is pending fails with a ConnectionError. */
+  terminate(reason = 'the connection was terminated by the client'): void {
+    this.markClosed()
+    this.destroy(new ConnectionError(reason, { retrySafe: false }))
+  }
+
   /** Whether the connection runs over TLS. */
   get ssl(): boolean {
     return this.encrypted

@@ -26,6 +26,21 @@ export interface ServerInfo {
   major: number // server major version e.g. 18
   dataDir: string // '' when not embedded
 }
+/** What startEmbedded() returns. */
+export interface EmbeddedServer {
+  info: ServerInfo
+  /** Stops the server for good and removes its directories. */
+  stop(): Promise<void>
+  /**
+   * Shuts the postmaster down (fast shutdown: sessions are terminated) but
+   * keeps the data directory, so startServer() brings the same cluster back
+   * on the same port. For tests of a server going away and coming back.
+   */
+  stopServer(): Promise<void>
+  /** Starts the cluster stopped by stopServer() again, on the same port and data directory. */
+  startServer(): Promise<void>
+}
+
 export interface StartOptions {
   major?: 18 | 14
   cpu?: number // pin server to this CPU with taskset when given
@@ -69,6 +84,8 @@ interface Launcher {
   start(port: number): Promise<void>
   /** Fast shutdown (SIGINT); resolves when the postmaster has exited. */
   shutdown(): Promise<void>
+  /** Like shutdown(), but always keeps the data directory, for a later start() on it. */
+  pause(): Promise<void>
 }
 
 async function embedded18(ctx: Ctx): Promise<Launcher> {
@@ -101,6 +118,14 @@ async function embedded18(ctx: Ctx): Promise<Launcher> {
       running = ep
     },
     shutdown: () => running?.stop() ?? Promise.resolve(),
+    async pause() {
+      const ep = running
+      if (ep === undefined) return
+      // stop() deletes the data directory of a non-persistent cluster: not this time.
+      ;(ep as unknown as { options: { persistent: boolean } }).options.persistent = true
+      await ep.stop()
+      running = undefined
+    },
   }
 }
 
@@ -147,6 +172,9 @@ function native(bins: { initdb: string; postgres: string }, ctx: Ctx): Launcher 
         p.on('error', reject)
         p.on('close', () => reject(new Error('postgres exited before accepting connections')))
       })
+    },
+    pause() {
+      return this.shutdown() // never touches the data directory
     },
     shutdown() {
       const p = child
@@ -267,7 +295,7 @@ async function pinToCpu(pid: number, cpu: number): Promise<void> {
 
 // ---- public API ------------------------------------------------------------
 
-export async function startEmbedded(opts: StartOptions = {}): Promise<{ info: ServerInfo; stop(): Promise<void> }> {
+export async function startEmbedded(opts: StartOptions = {}): Promise<EmbeddedServer> {
   const major = opts.major ?? 18
   const tail: string[] = [] // recent server output, attached to startup errors
   const onLog = (chunk: string) => {
@@ -318,7 +346,32 @@ export async function startEmbedded(opts: StartOptions = {}): Promise<{ info: Se
       superuser, roles, major: await serverMajor(admin), dataDir: ctx.dataDir,
     }
     let stopping: Promise<void> | undefined
-    return { info, stop: () => (stopping ??= stopLive(me)) }
+    // stopServer()/startServer() run one at a time, in call order.
+    let restarting: Promise<void> = Promise.resolve()
+    const serially = (fn: () => Promise<void>): Promise<void> => (restarting = restarting.then(fn, fn))
+    return {
+      info,
+      stop: () => (stopping ??= stopLive(me)),
+      stopServer: () =>
+        serially(async () => {
+          const pid = postmasterPid(ctx.dataDir)
+          if (!pid || !alive(pid)) return
+          const paused = launcher.pause().catch(() => {})
+          if (!(await gone(pid, 10_000))) {
+            try { process.kill(pid, 'SIGKILL') } catch {}
+            await gone(pid, 5_000)
+          }
+          await Promise.race([paused, new Promise((r) => setTimeout(r, 2_000))])
+        }),
+      startServer: () =>
+        serially(async () => {
+          if (stopping !== undefined) throw new Error('the embedded server was stopped for good')
+          const pid = postmasterPid(ctx.dataDir)
+          if (pid && alive(pid)) return
+          await launcher.start(port)
+          if (opts.cpu !== undefined) await pinToCpu(postmasterPid(ctx.dataDir), opts.cpu)
+        }),
+    }
   } catch (err) {
     await stopLive(me)
     const msg = err instanceof Error ? err.message : String(err)

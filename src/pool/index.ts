@@ -1,0 +1,4 @@
+// The connection pool: see README "## Pool".
+export { Pool, PoolLease } from './pool.js'
+export type { AcquireOptions, PoolErrorSource, PoolOptions, PoolQueryOptions, PoolStats, PoolTransactionOptions } from './pool.js'
+export { ConnectionLeak, PoolClosed, PoolError, PoolExhausted, PoolTimeout } from './errors.js'
