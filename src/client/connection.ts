@@ -6,7 +6,7 @@
 
 import type net from 'node:net'
 import { ConnectionError, InterfaceError, ProtocolError, TimeoutError, type PglineError } from '../errors/base.js'
-import { parseUrl, resolveConfig, type ConnectOptions, type ResolvedConfig } from '../config/config.js'
+import { parseUrl, resolveConfig, type ConnectOptions, type ResolvedConfig, type TargetSessionAttrs } from '../config/config.js'
 import { Decoder } from '../protocol/decoder.js'
 import * as fe from '../protocol/frontend.js'
 import type { NoticeFields } from '../protocol/messages.js'
@@ -153,7 +153,20 @@ export class Connection {
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve))
     const parameters = { ...config.parameters }
     if (options.statementTimeout !== undefined) parameters.statement_timeout = String(options.statementTimeout)
-    this.tls = typeof options.tls === 'string' ? { mode: options.tls } : (options.tls ?? { mode: 'prefer' })
+    const ssl = config.ssl
+    this.tls =
+      typeof options.tls === 'string'
+        ? { mode: options.tls }
+        : (options.tls ?? {
+            mode: ssl.mode,
+            negotiation: ssl.negotiation,
+            rootCert: ssl.rootCert,
+            cert: ssl.cert,
+            key: ssl.key,
+            keyPassword: ssl.password?.reveal(),
+            sni: ssl.sni,
+            servername: config.hosts[0]?.host,
+          })
     this.startup = {
       user: config.user,
       password: config.password,
@@ -162,8 +175,8 @@ export class Connection {
       applicationName: config.applicationName,
       options: config.options,
       parameters,
-      channelBindingMode: options.channelBinding ?? 'prefer',
-      requireAuth: parseRequireAuth(options.requireAuth),
+      channelBindingMode: config.channelBinding,
+      requireAuth: allowedMethods(config.requireAuth),
       allowCleartext: options.allowCleartextPassword ?? isUnixSocketHost(config.host),
     }
     this.session = new Session(
@@ -186,9 +199,33 @@ export class Connection {
   /** Opens a connection and waits until the server is ready for queries. */
   static async connect(input: string | ConnectionOptions = {}, extra: ConnectionOptions = {}): Promise<Connection> {
     const options: ConnectionOptions = typeof input === 'string' ? { ...parseUrl(input), ...extra } : { ...input, ...extra }
-    const conn = new Connection(resolveConfig(options), options)
-    await conn.open()
-    return conn
+    const config = resolveConfig(options)
+    const hosts = [...config.hosts]
+    if (config.loadBalanceHosts === 'random') hosts.sort(() => Math.random() - 0.5)
+    // prefer-standby: a standby if there is one, else anything.
+    const passes: TargetSessionAttrs[] = config.targetSessionAttrs === 'prefer-standby' ? ['standby', 'any'] : [config.targetSessionAttrs]
+    const failures: string[] = []
+    let last: unknown
+    for (const want of passes) {
+      for (const h of hosts) {
+        const one: ResolvedConfig = { ...config, host: h.hostaddr ?? h.host, port: h.port, password: h.password, hosts: [h] }
+        const conn = new Connection(one, options)
+        try {
+          await conn.open()
+        } catch (err) {
+          last = err
+          failures.push(`${describeTarget(one)}: ${(err as Error).message}`)
+          // Only connection-level failures move on; a refused login is the answer.
+          if (!(err instanceof ConnectionError) || hosts.length === 1) throw err
+          continue
+        }
+        if (await sessionMatches(conn, want)) return conn
+        failures.push(`${describeTarget(one)}: not ${want}`)
+        await conn.close().catch(() => undefined)
+      }
+    }
+    if (hosts.length === 1 && passes.length === 1 && last !== undefined) throw last
+    throw new ConnectionError(`no host accepted the connection (${failures.join('; ')})`, { retrySafe: true, cause: last })
   }
 
   private async open(): Promise<void> {
@@ -1226,21 +1263,24 @@ export class Connection {
   }
 }
 
-const AUTH_METHODS = new Set(['password', 'md5', 'scram-sha-256', 'gss', 'sspi', 'none'])
+const AUTH_METHODS = ['password', 'md5', 'gss', 'sspi', 'scram-sha-256', 'oauth', 'none']
 
-/** require_auth as a set of allowed methods (a list, or all but the '!'-negated ones). */
-function parseRequireAuth(spec: string | undefined): Set<string> | undefined {
-  if (spec === undefined || spec.trim() === '') return undefined
-  const items = spec.split(',').map((x) => x.trim().toLowerCase())
-  const negated = items.every((x) => x.startsWith('!'))
-  if (!negated && items.some((x) => x.startsWith('!'))) throw new InterfaceError('requireAuth cannot mix negated and plain methods')
-  for (const x of items) {
-    if (!AUTH_METHODS.has(x.replace(/^!/, ''))) throw new InterfaceError(`unknown authentication method "${x}" in requireAuth (known: ${[...AUTH_METHODS].join(', ')})`)
+/** require_auth (already validated by the config) as the set of methods the server may use. */
+function allowedMethods(r: ResolvedConfig['requireAuth']): Set<string> | undefined {
+  if (r === undefined) return undefined
+  if (!r.negated) return new Set(r.methods)
+  return new Set(AUTH_METHODS.filter((m) => !(r.methods as string[]).includes(m)))
+}
+
+/** target_session_attrs: whether this server is what the caller asked for. */
+async function sessionMatches(conn: Connection, want: TargetSessionAttrs): Promise<boolean> {
+  if (want === 'any') return true
+  if (want === 'read-write' || want === 'read-only') {
+    const ro = (await conn.query<{ ro: string }>("select current_setting('transaction_read_only') as ro", [], { prepare: false })).rows[0]!.ro
+    return (ro === 'on') === (want === 'read-only')
   }
-  if (!negated) return new Set(items)
-  const out = new Set(AUTH_METHODS)
-  for (const x of items) out.delete(x.slice(1))
-  return out
+  const recovery = (await conn.query<{ r: boolean }>('select pg_is_in_recovery() as r', [], { prepare: false })).rows[0]!.r
+  return recovery === (want === 'standby' || want === 'prefer-standby')
 }
 
 /** Quotes an identifier for SQL text ("a""b"); NUL cannot appear in one. */

@@ -29,6 +29,8 @@ export interface TlsOptions {
   keyPassword?: string
   /** Send the host name as SNI (default true; never for IP addresses). */
   sni?: boolean
+  /** The server's name for verify-full and SNI, when the socket goes to a hostaddr. */
+  servername?: string
 }
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
@@ -67,7 +69,8 @@ export function sslRequest(socket: net.Socket): Promise<boolean> {
 }
 
 /** Wraps a connected socket in TLS per the mode; resolves once the handshake and checks are done. */
-export function startTls(socket: net.Socket, host: string, o: TlsOptions): Promise<tls.TLSSocket> {
+export function startTls(socket: net.Socket, address: string, o: TlsOptions): Promise<tls.TLSSocket> {
+  const host = o.servername ?? address
   const verify = o.mode === 'verify-ca' || o.mode === 'verify-full' || (o.mode === 'require' && o.rootCert !== undefined)
   const rootPem = o.rootCert === 'system' ? undefined : pem(o.rootCert)
   if (o.mode === 'verify-ca' || o.mode === 'verify-full') {

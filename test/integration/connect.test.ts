@@ -87,6 +87,35 @@ describe('authentication policy', () => {
   })
 })
 
+describe('several hosts', () => {
+  async function closedPort(): Promise<number> {
+    const server = net.createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as net.AddressInfo).port
+    await new Promise<void>((r) => server.close(() => r()))
+    return port
+  }
+
+  it('moves on to the next host when one does not answer', async () => {
+    const s = testServer()
+    const dead = await closedPort()
+    const conn = await connect(optionsFor('scram', { host: `${s.host},${s.host}`, port: `${dead},${s.port}` }))
+    expect((await conn.query('select 1 as one')).rows[0]!.one).toBe(1)
+    await conn.close()
+  })
+
+  it('honours target_session_attrs and says why no host fit', async () => {
+    const s = testServer()
+    const rw = await connect(optionsFor('scram', { targetSessionAttrs: 'read-write' }))
+    await rw.close()
+    const err = await connect(optionsFor('scram', { host: `${s.host},${s.host}`, port: `${s.port},${s.port}`, targetSessionAttrs: 'standby' })).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ConnectionError)
+    expect((err as Error).message).toMatch(/no host accepted the connection .*not standby/)
+    const any = await connect(optionsFor('scram', { targetSessionAttrs: 'prefer-standby' }))
+    await any.close()
+  })
+})
+
 describe('connections', () => {
   it('connects through the unix socket', async () => {
     const s = testServer()
