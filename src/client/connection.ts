@@ -1070,6 +1070,15 @@ export class Connection {
     fe.describe(w, 'P', '')
     fe.execute(w, '', batchSize)
     fe.flush(w)
+    this.sendHolding(p, req)
+  }
+
+  /**
+   * Enqueues a request that keeps the connection to itself until its
+   * ReadyForQuery (a stream's portal, a COPY): nothing else is written
+   * meanwhile. The pending call resolves now: the request is under way.
+   */
+  private sendHolding(p: Pending, req: Request & { onComplete: (() => void) | undefined }): void {
     this.holds++
     const previous = req.onComplete
     req.onComplete = () => {
@@ -1089,18 +1098,7 @@ export class Connection {
     const req = p.copy!
     this.closePendingStatements()
     fe.query(this.writer, p.sql)
-    this.holds++
-    const previous = req.onComplete
-    req.onComplete = () => {
-      this.holds--
-      previous?.()
-      this.afterRequest()
-      this.drain()
-    }
-    this.session.enqueue(req)
-    p.state = 'sent'
-    this.finish(p, undefined, [])
-    this.scheduleFlush()
+    this.sendHolding(p, req)
   }
 
   /** Prepares and describes a new statement, holding later queries until its description is back. */

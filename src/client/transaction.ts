@@ -195,36 +195,28 @@ export async function runTransaction<T>(host: TransactionHost, fn: (tx: Transact
   const begin = beginStatement(options)
   const attempts = Math.max(1, options.retry?.attempts ?? 1)
   for (let attempt = 0; ; attempt++) {
-    const token = {}
-    host.claimOwner(token, undefined)
-    const tx = new Transaction(host, token, undefined)
     try {
-      await host.submit(token, 'simple', begin, [], {})
-      let result: T
-      try {
-        result = await fn(tx)
-      } catch (err) {
-        await tx.settle(false).catch(() => undefined)
-        throw err
-      }
-      await tx.settle(true)
-      return result
+      return await runOnce(host, undefined, undefined, begin, fn)
     } catch (err) {
       if (!isRetryable(err) || attempt + 1 >= attempts || host.closed) throw err
       await new Promise((r) => setTimeout(r, backoffMs(attempt, options.retry!)))
-    } finally {
-      host.releaseOwner(token, undefined)
     }
   }
 }
 
-async function runNested<T>(host: TransactionHost, parent: object, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+/** Claims the connection, opens the transaction (or savepoint), runs fn, commits or rolls back, releases. */
+async function runOnce<T>(
+  host: TransactionHost,
+  parent: object | undefined,
+  savepoint: string | undefined,
+  open: string,
+  fn: (tx: Transaction) => Promise<T>,
+): Promise<T> {
   const token = {}
-  const name = `pgline_sp_${++savepointCounter}`
   host.claimOwner(token, parent)
-  const tx = new Transaction(host, token, name)
+  const tx = new Transaction(host, token, savepoint)
   try {
-    await host.submit(token, 'simple', `savepoint ${name}`, [], {})
+    await host.submit(token, 'simple', open, [], {})
     let result: T
     try {
       result = await fn(tx)
@@ -237,4 +229,9 @@ async function runNested<T>(host: TransactionHost, parent: object, fn: (tx: Tran
   } finally {
     host.releaseOwner(token, parent)
   }
+}
+
+function runNested<T>(host: TransactionHost, parent: object, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  const name = `pgline_sp_${++savepointCounter}`
+  return runOnce(host, parent, name, `savepoint ${name}`, fn)
 }
