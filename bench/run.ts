@@ -13,12 +13,15 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { Bench } from 'tinybench'
+import type { Env, Measurement, MetricColumn, ResultRow, SampleContext, Sampler, Workload } from './contenders.js'
+import { loadCopyStreams } from './copy-streams.js'
 import type { BenchTarget } from './drivers.js'
 import { loadData, type Table } from './data.js'
+import { findPsql } from './external.js'
 import { loadPgNative } from './pg-native.js'
 import { findPgbench } from './pgbench.js'
-import { workloads, type Env, type Sampler, type Workload } from './workloads.js'
-import { medianOf, waitForQuiet, formatTable, type Row } from './stats.js'
+import { workloads } from './workloads.js'
+import { medianOf, waitForQuiet, formatTable } from './stats.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -96,14 +99,19 @@ interface Open {
   label: string
   sampler: Sampler
   samples: number[]
+  /** Per metric key, one figure per sample. */
+  metrics: Map<string, number[]>
   failed?: string
 }
 
-/** One sample: operations per second over about `time` ms. */
-async function sample(w: Workload, s: Sampler, time: number): Promise<number> {
-  if (s.measure) return s.measure(time)
+/** One sample: operations per second over about `time` ms (and any metrics the sampler reports). */
+async function sample(perCall: number, s: Sampler, time: number, ctx: SampleContext): Promise<Measurement> {
+  if (s.measure) {
+    const m = await s.measure(time, ctx)
+    return typeof m === 'number' ? { perSecond: m } : m
+  }
   const call = s.call!
-  const heavy = w.perCall >= 100 // one call takes milliseconds: fewer minimum iterations
+  const heavy = perCall >= 100 // one call takes milliseconds: fewer minimum iterations
   const bench = new Bench({
     time,
     iterations: heavy ? 2 : 10,
@@ -111,14 +119,25 @@ async function sample(w: Workload, s: Sampler, time: number): Promise<number> {
     warmupIterations: heavy ? 2 : 10,
   })
   // An async function: tinybench would otherwise call a plain one once, unawaited, to see if it returns a promise.
-  bench.add(w.name, async () => {
+  bench.add('sample', async () => {
     await call()
   })
   await bench.run()
   const result = bench.tasks[0]?.result
   const mean = result?.latency?.mean
   if (!mean) throw result?.error ?? new Error('no result')
-  return (1000 / mean) * w.perCall
+  return { perSecond: (1000 / mean) * perCall }
+}
+
+/** A contender's row: the median rate with min/max, and each metric over its samples. */
+function resultRow(o: Open, columns: MetricColumn[] | undefined): ResultRow {
+  const row: ResultRow = { name: o.label, ...medianOf(o.samples) }
+  for (const c of columns ?? []) {
+    const xs = o.metrics.get(c.key)
+    if (!xs || xs.length === 0) continue
+    ;(row.metrics ??= {})[c.key] = c.of === 'max' ? Math.max(...xs) : medianOf(xs).median
+  }
+  return row
 }
 
 async function main(): Promise<void> {
@@ -141,10 +160,26 @@ async function main(): Promise<void> {
   const pgNative = await loadPgNative()
   if (typeof pgNative === 'string') notes.push(`pg-native skipped: ${pgNative}.`)
   else notes.push(`pg-native ${packageVersion('pg-native') ?? '?'} (node libpq ${packageVersion('libpq') ?? '?'}${libpqVersion()}).`)
+  const bulk = chosen.some((w) => w.name.startsWith('copy-'))
+  const copyStreams = bulk ? await loadCopyStreams() : 'not needed'
+  if (bulk && typeof copyStreams === 'string') notes.push(`pg-copy-streams skipped: ${copyStreams}.`)
+  else if (bulk && typeof copyStreams !== 'string') notes.push(`pg-copy-streams ${packageVersion('pg-copy-streams') ?? '?'}.`)
+  let psql: string | undefined
+  if (bulk) {
+    try {
+      psql = findPsql()
+      notes.push(`psql: ${psql}${pinned ? ', pinned to CPU 0 like the client' : ''}.`)
+    } catch (err) {
+      notes.push(`psql \\copy skipped: ${errorText(err)}.`)
+    }
+  }
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'pgline-bench-'))
   const env: Env = {
+    quick: args.quick,
     pgbench: typeof pgbench === 'string' ? undefined : pgbench,
     pgNative: typeof pgNative === 'string' ? undefined : pgNative,
+    copyStreams: typeof copyStreams === 'string' ? undefined : copyStreams,
+    psql,
     clientCpu: pinned ? 0 : undefined,
     tmpDir,
   }
@@ -153,7 +188,7 @@ async function main(): Promise<void> {
   const problems: string[] = []
   try {
     console.log('loading data...')
-    await loadData(server.target, new Set<Table>(chosen.flatMap((w) => w.tables)))
+    await loadData(server.target, new Set<Table>(chosen.flatMap((w) => (w.skip?.(env) === undefined ? w.tables : []))), args.quick)
     const admin = new pg.Client(server.target)
     await admin.connect()
     const serverVersion = (await admin.query('show server_version')).rows[0].server_version as string
@@ -165,12 +200,26 @@ async function main(): Promise<void> {
     say(`pg ${packageVersion('pg') ?? '?'}, postgres.js ${packageVersion('postgres') ?? '?'}. ${notes.join(' ')}`)
     try {
       for (const w of chosen) {
+        const title = typeof w.title === 'string' ? w.title : w.title(env)
+        const skipped = w.skip?.(env)
+        if (skipped !== undefined) {
+          say('')
+          say(`## ${w.name}: ${title} (${w.unit})`)
+          say('')
+          say(`Skipped: ${skipped}.`)
+          continue
+        }
+        const perCall = typeof w.perCall === 'number' ? w.perCall : w.perCall(env)
+        // A contender that hangs (a driver bug) fails its row instead of the run.
+        const limit = Math.max(120_000, 40 * args.time)
+        const ctx: SampleContext = { admin }
         const open: Open[] = []
         for (const c of w.contenders(env)) {
           try {
-            const sampler = await c.open(server.target)
+            trace(`${w.name}: opening ${c.label}`)
+            const sampler = await withTimeout(c.open(server.target), limit, `opening ${c.label}`)
             if (!sampler.call && !sampler.measure) await sampler.close()
-            else open.push({ label: sampler.label ?? c.label, sampler, samples: [] })
+            else open.push({ label: sampler.label ?? c.label, sampler, samples: [], metrics: new Map() })
           } catch (err) {
             problems.push(`${w.name}: ${c.label} could not start: ${errorText(err)}`)
             console.log(problems.at(-1))
@@ -185,7 +234,14 @@ async function main(): Promise<void> {
               await w.beforeSample?.(admin)
               await waitForQuiet(0.25, args.quick ? 2_000 : 10_000, args.quick ? 100 : 200)
               try {
-                o.samples.push(await sample(w, o.sampler, args.time))
+                trace(`${w.name}: round ${round + 1}, ${o.label}`)
+                const m = await withTimeout(sample(perCall, o.sampler, args.time, ctx), limit, 'a sample')
+                o.samples.push(m.perSecond)
+                for (const [k, v] of Object.entries(m.metrics ?? {})) {
+                  const xs = o.metrics.get(k) ?? []
+                  xs.push(v)
+                  o.metrics.set(k, xs)
+                }
               } catch (err) {
                 o.failed = errorText(err)
                 problems.push(`${w.name}: ${o.label} failed in round ${round + 1}: ${o.failed}`)
@@ -194,14 +250,18 @@ async function main(): Promise<void> {
             }
           }
         } finally {
-          await Promise.all(open.map((o) => o.sampler.close().catch(() => {})))
+          await Promise.all(open.map((o) => withTimeout(o.sampler.close(), 10_000, 'close').catch(() => {})))
+          w.after?.()
         }
-        const rows: Row[] = open.filter((o) => !o.failed && o.samples.length > 0).map((o) => ({ name: o.label, ...medianOf(o.samples) }))
+        const rows = open.filter((o) => !o.failed && o.samples.length > 0).map((o) => resultRow(o, w.metrics))
         say('')
-        say(`## ${w.name}: ${w.title} (${w.unit})`)
+        say(`## ${w.name}: ${title} (${w.unit})`)
         say('')
-        if (rows.length > 0) for (const l of formatTable(rows, w.extra)) say(l)
+        if (rows.length > 0) for (const l of formatTable(rows, w.extra, w.metrics)) say(l)
         else say('(no driver completed this workload)')
+        const after = [...(rows.length > 0 ? (w.summary?.(rows, env) ?? []) : []), ...(w.notes?.(env) ?? []), loadLine()]
+        if (after.length > 0) say('')
+        for (const l of after) say(`- ${l}`)
       }
     } finally {
       await admin.end()
@@ -219,9 +279,11 @@ async function main(): Promise<void> {
   if (!args.quick) {
     const dir = path.join(here, 'results')
     mkdirSync(dir, { recursive: true })
-    const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}.md`)
+    // A run of chosen workloads gets a file of its own and leaves latest.md (the last full run) alone.
+    const day = new Date().toISOString().slice(0, 10)
+    const file = path.join(dir, args.only ? `${day}-${chosen.map((w) => w.name).join('+')}.md` : `${day}.md`)
     writeFileSync(file, lines.join('\n') + '\n')
-    writeFileSync(path.join(dir, 'latest.md'), lines.join('\n') + '\n')
+    if (!args.only) writeFileSync(path.join(dir, 'latest.md'), lines.join('\n') + '\n')
     console.log(`\nwritten to ${path.relative(process.cwd(), file)}`)
   }
 }
@@ -231,6 +293,26 @@ function libpqVersion(): string {
   const r = spawnSync('pg_config', ['--version'], { encoding: 'utf8' })
   const m = /PostgreSQL (\S+)/.exec(r.stdout ?? '')
   return r.status === 0 && m ? `, on libpq ${m[1]}` : ''
+}
+
+/** `p`, or a rejection once `ms` have passed without an answer. */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s (hung?)`)), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
+/** Progress on stderr with PGLINE_BENCH_TRACE=1, to see where a run is (or hangs). */
+function trace(s: string): void {
+  if (process.env.PGLINE_BENCH_TRACE) console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`)
+}
+
+/** The machine's load averages: another tenant's work shows here (the harness itself keeps about one CPU busy). */
+function loadLine(): string {
+  const [a = 0, b = 0, c = 0] = os.loadavg()
+  return `Load average after the workload (1/5/15 min): ${a.toFixed(2)} / ${b.toFixed(2)} / ${c.toFixed(2)} on ${os.cpus().length} CPUs.`
 }
 
 function errorText(err: unknown): string {

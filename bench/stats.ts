@@ -6,6 +6,7 @@ export interface Row {
   median: number
   min: number
   max: number
+  metrics?: Record<string, number>
 }
 
 export function medianOf(xs: number[]): { median: number; min: number; max: number } {
@@ -43,19 +44,36 @@ export async function waitForQuiet(maxBusy = 0.25, maxWaitMs = 10_000, intervalM
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 
+/** The table's metric columns: a header and the figure of a row, from the workload's MetricColumn list. */
+export interface MetricCell {
+  key: string
+  header: string
+  digits?: number
+}
+
 /**
  * The table, fastest first, and the ratio line of pgline's reference row (the
  * first row named 'pgline' or 'pgline (...)', in the order given) to every
- * other row. `extra` adds a column computed from each median.
+ * other row. `extra` adds a column computed from each median; `metrics` adds
+ * one column per metric the rows carry.
  */
-export function formatTable(rows: Row[], extra?: { header: string; value(median: number): string }): string[] {
+export function formatTable(rows: Row[], extra?: { header: string; value(median: number): string }, metrics: MetricCell[] = []): string[] {
   const best = Math.max(...rows.map((r) => r.median))
   const sorted = [...rows].sort((a, b) => b.median - a.median)
-  const head = extra ? ` ${extra.header} |` : ''
-  const out = [`| driver | median | min | max | vs fastest |${head}`, `|---|---:|---:|---:|---:|${extra ? '---:|' : ''}`]
+  const heads = [...(extra ? [extra.header] : []), ...metrics.map((m) => m.header)]
+  const out = [
+    `| driver | median | min | max | vs fastest |${heads.map((h) => ` ${h} |`).join('')}`,
+    `|---|---:|---:|---:|---:|${heads.map(() => '---:|').join('')}`,
+  ]
   for (const r of sorted) {
-    const cell = extra ? ` ${extra.value(r.median)} |` : ''
-    out.push(`| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${(r.median / best).toFixed(2)} |${cell}`)
+    const cells = [
+      ...(extra ? [extra.value(r.median)] : []),
+      ...metrics.map((m) => {
+        const v = r.metrics?.[m.key]
+        return v === undefined ? '' : v.toLocaleString('en-US', { maximumFractionDigits: m.digits ?? 0, minimumFractionDigits: m.digits ?? 0 })
+      }),
+    ]
+    out.push(`| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${(r.median / best).toFixed(2)} |${cells.map((c) => ` ${c} |`).join('')}`)
   }
   const ours = rows.find((r) => r.name === 'pgline' || r.name.startsWith('pgline ('))
   if (ours && rows.length > 1) {

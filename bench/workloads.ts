@@ -1,80 +1,25 @@
-// Workloads. Each lists its contenders: one row of the results table each, a
-// driver run one particular way (sequential awaits, Promise.all, a pipeline,
-// or an external program). A contender is opened once per workload and then
-// sampled round after round, interleaved with the others.
+// The per-query workloads (point selects, pipelines, inserts, lookups), then
+// the bulk ones (bulk.ts: wide reads, streaming, cursors, COPY) and the sync
+// API's (sync.ts). The harness (run.ts) runs them in this order.
 
-import { rm, writeFile } from 'node:fs/promises'
-import path from 'node:path'
-import type pg from 'pg'
-import type { Connection } from '../src/index.js'
-import { BIG, USERS, type Table } from './data.js'
+import { BIG, USERS } from './data.js'
+import { BIG_LOOKUP, explicitPipeline, INSERT, openPgline, POINT_SELECT } from './drivers.js'
+import { bulkWorkloads } from './bulk.js'
 import {
-  BIG_LOOKUP,
-  explicitPipeline,
-  INSERT,
-  openPg,
-  openPgline,
-  openPostgresJs,
-  POINT_SELECT,
-  type BenchTarget,
-} from './drivers.js'
-import type { PgNative, PgNativeOpener, PgNativeQuery } from './pg-native.js'
-import { runPgbench, type Pgbench } from './pgbench.js'
+  idStream,
+  pgbenchContender,
+  pgContender,
+  pglineContender,
+  pgNativeContender,
+  postgresJsContender,
+  sequential,
+  times,
+  type Workload,
+} from './contenders.js'
+import type { PgNativeQuery } from './pg-native.js'
+import { syncWorkloads } from './sync.js'
 
-/** One contender, opened and ready to be sampled. */
-export interface Sampler {
-  /** Replaces the contender's label, when what runs was decided at open time. */
-  label?: string
-  /** One timed call (tinybench times it), performing the workload's perCall operations. */
-  call?: () => Promise<unknown>
-  /** For external programs: runs for about `ms` and returns operations per second itself. */
-  measure?: (ms: number) => Promise<number>
-  close(): Promise<void>
-}
-
-export interface Contender {
-  label: string
-  open(t: BenchTarget): Promise<Sampler>
-}
-
-/** What is available on this machine, found once per run. */
-export interface Env {
-  pgbench: Pgbench | undefined
-  pgNative: PgNativeOpener | undefined
-  /** The CPU pgbench is pinned to (the client's), when pinning. */
-  clientCpu: number | undefined
-  /** A directory for pgbench script files. */
-  tmpDir: string
-}
-
-export interface Workload {
-  name: string
-  /** `--only <group>` selects every workload of the group. */
-  group?: string
-  title: string
-  unit: string
-  perCall: number
-  tables: Table[]
-  contenders(env: Env): Contender[]
-  /** Runs before every sample, untimed (e.g. emptying a table). */
-  beforeSample?(admin: pg.Client): Promise<unknown>
-  /** An extra column derived from the median per-second figure. */
-  extra?: { header: string; value(perSecond: number): string }
-}
-
-// ---- helpers ---------------------------------------------------------------
-
-/** Spread ids over 1..n without repeating for a while. */
-function idStream(n: number): () => number {
-  let i = 0
-  return () => ((i++ * 7919) % n) + 1
-}
-
-function times<T>(n: number, f: (k: number) => T): T[] {
-  const out: T[] = new Array<T>(n)
-  for (let k = 0; k < n; k++) out[k] = f(k)
-  return out
-}
+export type { Contender, Env, Measurement, MetricColumn, ResultRow, SampleContext, Sampler, Workload } from './contenders.js'
 
 /** Ids for inserts: never reused in a run, so no sample can collide with an earlier one. */
 let nextInsertId = 1
@@ -82,83 +27,6 @@ function insertIds(n: number): number[] {
   const first = nextInsertId
   nextInsertId += n
   return times(n, (k) => first + k)
-}
-
-async function sequential(n: number, f: () => Promise<unknown>): Promise<void> {
-  for (let k = 0; k < n; k++) await f()
-}
-
-function pglineContender(label: string, make: (conn: Connection) => () => Promise<unknown>): Contender {
-  return {
-    label,
-    async open(t) {
-      const conn = await openPgline(t)
-      return { call: make(conn), close: () => conn.close() }
-    },
-  }
-}
-
-function pgContender(label: string, make: (client: pg.Client) => () => Promise<unknown>): Contender {
-  return {
-    label,
-    async open(t) {
-      const client = await openPg(t)
-      return { call: make(client), close: () => client.end() }
-    },
-  }
-}
-
-function postgresJsContender(label: string, make: (sql: ReturnType<typeof openPostgresJs>) => () => Promise<unknown>): Contender {
-  return {
-    label,
-    async open(t) {
-      const sql = openPostgresJs(t)
-      await sql`select 1` // connect outside the timed part
-      return { call: make(sql), close: () => sql.end() }
-    },
-  }
-}
-
-function pgNativeContender(
-  env: Env,
-  label: string,
-  make: (client: PgNative) => Promise<(() => Promise<unknown>) | undefined>,
-): Contender[] {
-  const opener = env.pgNative
-  if (!opener) return []
-  return [
-    {
-      label,
-      async open(t) {
-        const client = await opener(t)
-        const call = await make(client)
-        if (!call) {
-          await client.end()
-          throw new Error(`${label}: not supported by this pg-native`)
-        }
-        return { call, close: () => client.end() }
-      },
-    },
-  ]
-}
-
-/** pgbench running `script` as the C ceiling; `perTransaction` statements per pgbench transaction. */
-function pgbenchContender(env: Env, label: string, script: string, perTransaction: number, minMajor = 0): Contender[] {
-  const bench = env.pgbench
-  if (!bench || bench.major < minMajor) return []
-  return [
-    {
-      label,
-      async open(t) {
-        const file = path.join(env.tmpDir, `${label.replace(/[^a-z0-9]+/gi, '-')}.sql`)
-        await writeFile(file, script)
-        return {
-          measure: async (ms) => perTransaction * (await runPgbench(bench, t, file, ms, env.clientCpu)),
-          close: () => rm(file, { force: true }),
-        }
-      },
-    },
-  ]
 }
 
 // ---- the workloads ---------------------------------------------------------
@@ -178,7 +46,7 @@ const inFlightPgbench = [
 
 const secondsPer1000 = { header: 's per 1000', value: (perSecond: number) => (1000 / perSecond).toFixed(3) }
 
-export const workloads: Workload[] = [
+const perQueryWorkloads: Workload[] = [
   {
     name: 'point-select',
     title: 'sequential point select by primary key on a 100k-row table',
@@ -385,3 +253,5 @@ export const workloads: Workload[] = [
     ],
   },
 ]
+
+export const workloads: Workload[] = [...perQueryWorkloads, ...bulkWorkloads, ...syncWorkloads]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Optional extras for `npm run bench`: the C ceiling (pgbench) and pg-native.
+# Optional extras for `npm run bench`: the C ceilings (pgbench; a libpq program
+# built at bench time), psql (\copy), pg-native and pg-copy-streams.
 #
 #   sudo bash scripts/bench-setup.sh     (Debian/Ubuntu; run from anywhere)
 #
@@ -7,8 +8,8 @@
 # says what it skipped. pgbench comes with the postgresql-15 package
 # (/usr/lib/postgresql/15/bin/pgbench; postgresql-client adds the /usr/bin
 # wrapper); libpq-dev is what pg-native's build (node-gyp) compiles against.
-# pg-native is installed with --no-save, so package.json and package-lock.json
-# stay as they are (a later `npm install`/`npm ci` removes it again).
+# The npm extras are installed with --no-save, so package.json and package-lock.json
+# stay as they are (a later `npm install`/`npm ci` removes them again).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -46,14 +47,30 @@ else
   echo "bench-setup: pgbench still not found" >&2
 fi
 
-# pg-native builds libpq's binding with node-gyp: needs python3, make and a C++ compiler.
-if node -e "import('pg-native').then(() => process.exit(0), () => process.exit(1))" 2>/dev/null; then
-  echo "bench-setup: pg-native already importable"
-else
-  for tool in python3 make g++; do
-    command -v "$tool" >/dev/null || { echo "bench-setup: $tool is missing (pg-native's build needs it): apt-get install -y build-essential python3" >&2; exit 1; }
+# The npm extras, installed with --no-save: pg-native (libpq bindings, built
+# with node-gyp: needs python3, make and a C++ compiler) and pg-copy-streams
+# (pg's COPY streams, plain JS). They go in one `npm install`, always both:
+# npm prunes packages that are in neither package.json nor the command, so a
+# second --no-save install would remove the first.
+importable() { node -e "import('$1').then(() => process.exit(0), () => process.exit(1))" 2>/dev/null; }
+extras=(pg-native pg-copy-streams)
+need=0
+for m in "${extras[@]}"; do
+  if importable "$m"; then echo "bench-setup: $m already importable"; else need=1; fi
+done
+if [ "$need" -eq 1 ]; then
+  if ! importable pg-native; then
+    for tool in python3 make g++; do
+      command -v "$tool" >/dev/null || { echo "bench-setup: $tool is missing (pg-native's build needs it): apt-get install -y build-essential python3" >&2; exit 1; }
+    done
+  fi
+  echo "bench-setup: npm install --no-save ${extras[*]}"
+  npm install --no-save --no-audit --no-fund "${extras[@]}"
+  for m in "${extras[@]}"; do
+    if importable "$m"; then echo "bench-setup: $m importable"; else echo "bench-setup: $m still fails to load" >&2; exit 1; fi
   done
-  echo "bench-setup: npm install --no-save pg-native"
-  npm install --no-save --no-audit --no-fund pg-native
-  node -e "import('pg-native').then(() => console.log('bench-setup: pg-native importable'), (e) => { console.error('bench-setup: pg-native still fails to load: ' + e.message); process.exit(1) })"
 fi
+
+# psql (postgresql-client, above) is the \copy reference of the copy-in and
+# copy-out workloads; libpq-dev's headers and cc build bench/ceiling/wide.c,
+# the wide-read C ceiling, at bench time.
