@@ -349,11 +349,15 @@ export class CopyOutRequest implements Request {
     w?.()
   }
 
-  /** The next chunk, or null at the end. */
-  async next(): Promise<Buffer | null> {
+  /**
+   * The next chunk, or null at the end. With `join`, every chunk already
+   * queued comes as one Buffer: the server sends a message per row, and a
+   * loop step per row is what made raw COPY TO slow.
+   */
+  async next(join = false): Promise<Buffer | null> {
     for (;;) {
-      const c = this.chunks.shift()
-      if (c !== undefined) {
+      if (this.chunks.length > 0) {
+        const c = join && this.chunks.length > 1 ? Buffer.concat(this.chunks.splice(0)) : this.chunks.shift()!
         this.buffered -= c.length
         if (this.paused && this.buffered < HIGH_WATER / 2) {
           this.paused = false
@@ -439,7 +443,13 @@ export class CopyOut implements AsyncIterable<Buffer> {
     return this.req?.count
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+  /** Raw data in chunks as large as what has arrived (several rows per chunk). */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return this.chunks(true)
+  }
+
+  /** One chunk per CopyData message (one row each): what rows() parses. */
+  private async *chunks(join: boolean): AsyncGenerator<Buffer> {
     if (this.used) throw new InterfaceError('a COPY TO result can be read only once')
     this.used = true
     const req = new CopyOutRequest(this.sql, this.host)
@@ -447,7 +457,7 @@ export class CopyOut implements AsyncIterable<Buffer> {
     await this.starter.start(req)
     let finished = false
     try {
-      for (let c = await req.next(); c !== null; c = await req.next()) yield c
+      for (let c = await req.next(join); c !== null; c = await req.next(join)) yield c
       finished = true
     } finally {
       if (!finished) {
@@ -462,7 +472,7 @@ export class CopyOut implements AsyncIterable<Buffer> {
     const decoders = await this.starter.decoders(this.format.format === 'binary' ? 1 : 0)
     if (this.format.format === 'binary') {
       const reader = new BinaryRowReader(decoders)
-      for await (const chunk of this) {
+      for await (const chunk of this.chunks(false)) {
         const row = reader.read(chunk)
         if (row !== null) yield row
       }

@@ -29,6 +29,8 @@ const binaryFallback: Decoder = (buf, start, end) => Buffer.copyBytesFrom(buf, s
 // invalidates all caches (registrations are rare, lookups are per query).
 let generation = 0
 
+const TEXT_PREFERRED = new Set([2950 /* uuid */])
+
 export class TypeMap {
   readonly #parent: TypeMap | undefined
   readonly #decoders: [Map<number, Decoder>, Map<number, Decoder>] = [new Map(), new Map()]
@@ -72,6 +74,10 @@ export class TypeMap {
    * only the text decoder of a type gets text, and with it its own decoder.
    */
   hasBinary(oid: number): boolean {
+    // Types whose text form is the cheaper one to turn into the JS value
+    // (uuid: one latin1 slice instead of hex formatting); their binary
+    // decoders still serve binary COPY and binary arrays.
+    if (TEXT_PREFERRED.has(oid)) return false
     for (let m: TypeMap | undefined = this; m !== undefined; m = m.#parent) {
       if (m.#decoders[1].has(oid)) return true
       if (m.#decoders[0].has(oid)) return false
