@@ -198,7 +198,7 @@ export function pgNativeContender(
 }
 
 /** pgbench running `script` as the C ceiling; `perTransaction` statements per pgbench transaction. */
-export function pgbenchContender(env: Env, label: string, script: string, perTransaction: number, minMajor = 0): Contender[] {
+export function pgbenchContender(env: Env, label: string, script: string, perTransaction: number, minMajor = 0, clients = 1): Contender[] {
   const bench = env.pgbench
   if (!bench || bench.major < minMajor) return []
   return [
@@ -208,7 +208,7 @@ export function pgbenchContender(env: Env, label: string, script: string, perTra
         const file = path.join(env.tmpDir, `${label.replace(/[^a-z0-9]+/gi, '-')}.sql`)
         await writeFile(file, script)
         return {
-          measure: async (ms) => perTransaction * (await runPgbench(bench, t, file, ms, env.clientCpu)),
+          measure: async (ms) => perTransaction * (await runPgbench(bench, t, file, ms, env.clientCpu, clients)),
           close: () => rm(file, { force: true }),
         }
       },

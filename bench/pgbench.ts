@@ -48,9 +48,11 @@ export async function runPgbench(
   scriptFile: string,
   ms: number,
   cpu: number | undefined,
+  clients = 1,
 ): Promise<number> {
   const seconds = Math.max(1, Math.round(ms / 1000))
-  const args = ['-n', '-M', 'prepared', '-c', '1', '-j', '1', '-T', String(seconds), '-f', scriptFile]
+  const threads = Math.min(clients, 2)
+  const args = ['-n', '-M', 'prepared', '-c', String(clients), '-j', String(threads), '-T', String(seconds), '-f', scriptFile]
   const [cmd, argv] = cpu === undefined ? [bench.path, args] : ['taskset', ['-c', String(cpu), bench.path, ...args]]
   const env = {
     ...process.env,

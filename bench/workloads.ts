@@ -18,6 +18,11 @@ import {
 } from './contenders.js'
 import type { PgNativeQuery } from './pg-native.js'
 import { syncWorkloads } from './sync.js'
+import pg from 'pg'
+import postgres from 'postgres'
+import { Pool } from '../src/index.js'
+import type { BenchTarget } from './drivers.js'
+import type { Contender } from './contenders.js'
 
 export type { Contender, Env, Measurement, MetricColumn, ResultRow, SampleContext, Sampler, Workload } from './contenders.js'
 
@@ -254,4 +259,66 @@ const perQueryWorkloads: Workload[] = [
   },
 ]
 
-export const workloads: Workload[] = [...perQueryWorkloads, ...bulkWorkloads, ...syncWorkloads]
+const POOL_SIZE = 10
+const POOL_CALLERS = 200
+
+/** 200 callers looping point selects through a pool of 10 for about `ms`; queries/s. */
+function poolContender(label: string, open: (t: BenchTarget) => { query: (id: number) => Promise<unknown>; close: () => Promise<unknown> }): Contender {
+  return {
+    label,
+    async open(t) {
+      const p = open(t)
+      const id = idStream(USERS)
+      // Open the connections and prepare the statement outside the timed part.
+      await Promise.all(times(POOL_CALLERS, () => p.query(id())))
+      return {
+        measure: async (ms) => {
+          let done = 0
+          const end = performance.now() + ms
+          const started = performance.now()
+          await Promise.all(
+            times(POOL_CALLERS, async () => {
+              while (performance.now() < end) {
+                await p.query(id())
+                done++
+              }
+            }),
+          )
+          return done / ((performance.now() - started) / 1000)
+        },
+        close: async () => void (await p.close()),
+      }
+    },
+  }
+}
+
+const poolWorkloads: Workload[] = [
+  {
+    name: 'pool',
+    title: `a pool of ${POOL_SIZE} connections, ${POOL_CALLERS} concurrent callers, point selects`,
+    unit: 'queries/s',
+    perCall: 1,
+    tables: ['users'],
+    contenders: (env) => [
+      poolContender('pgline Pool', (t) => {
+        const pool = new Pool(t, { max: POOL_SIZE })
+        return { query: (id) => pool.query(POINT_SELECT, [id]), close: () => pool.close() }
+      }),
+      poolContender('pg.Pool', (t) => {
+        const pool = new pg.Pool({ ...t, max: POOL_SIZE })
+        return { query: (id) => pool.query(POINT_SELECT, [id]), close: () => pool.end() }
+      }),
+      poolContender('pg.Pool (named statement)', (t) => {
+        const pool = new pg.Pool({ ...t, max: POOL_SIZE })
+        return { query: (id) => pool.query({ name: 'point_select', text: POINT_SELECT, values: [id] }), close: () => pool.end() }
+      }),
+      poolContender('postgres.js (max: 10)', (t) => {
+        const sql = postgres({ ...t, username: t.user, max: POOL_SIZE, onnotice: () => {} })
+        return { query: (id) => sql`select id, name, email, created_at from users where id = ${id}`, close: () => sql.end() }
+      }),
+      ...pgbenchContender(env, `C ceiling: pgbench -c ${POOL_SIZE}`, pointSelectPgbench, 1, 0, POOL_SIZE),
+    ],
+  },
+]
+
+export const workloads: Workload[] = [...perQueryWorkloads, ...poolWorkloads, ...bulkWorkloads, ...syncWorkloads]
