@@ -927,18 +927,26 @@ export class Connection {
     this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, undefined)))
   }
 
-  private sendUnnamed(p: Pending): void {
+  /** Parse, Bind and Describe of the unnamed portal, parameters typed by their JS values; false when they cannot be encoded. */
+  private writeUnnamedPortal(p: Pending): boolean {
     let bind
     try {
       bind = encodeUntyped(p.types, p.params)
     } catch (err) {
-      return this.finish(p, err as Error)
+      this.finish(p, err as Error)
+      return false
     }
     const w = this.writer
     this.closePendingStatements()
     fe.parse(w, '', p.sql, bind.oids)
     fe.bind(w, '', '', bind.formats, bind.values, EMPTY as number[])
     fe.describe(w, 'P', '')
+    return true
+  }
+
+  private sendUnnamed(p: Pending): void {
+    if (!this.writeUnnamedPortal(p)) return
+    const w = this.writer
     fe.execute(w, '', 0)
     fe.sync(w)
     this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, undefined)))
@@ -1057,17 +1065,8 @@ export class Connection {
   /** Opens a portal and asks for its first batch; the connection is held until the stream syncs. */
   private sendStream(p: Pending): void {
     const { req, batchSize } = p.stream!
-    let bind
-    try {
-      bind = encodeUntyped(p.types, p.params)
-    } catch (err) {
-      return this.finish(p, err as Error)
-    }
+    if (!this.writeUnnamedPortal(p)) return
     const w = this.writer
-    this.closePendingStatements()
-    fe.parse(w, '', p.sql, bind.oids)
-    fe.bind(w, '', '', bind.formats, bind.values, EMPTY as number[])
-    fe.describe(w, 'P', '')
     fe.execute(w, '', batchSize)
     fe.flush(w)
     this.sendHolding(p, req)
