@@ -611,8 +611,10 @@ export class Connection {
     const options = (source === undefined ? a : b) as CopyOptions | undefined
     const format = formatOf(sql)
     let binary: ((value: unknown, column: number) => Buffer) | undefined
+    // Column types let typed rows use each type's own encoder (text forms of
+    // geometry, ranges... as the server reads them); raw data needs none.
+    const oids = source !== undefined || options?.columnTypes !== undefined || format.format === 'binary' ? await this.columnTypes(sql, options?.columnTypes, parent) : undefined
     if (format.format === 'binary') {
-      const oids = await this.columnTypes(sql, options?.columnTypes, parent)
       if (oids !== undefined) {
         const [elements] = (await this.submit(
           parent,
@@ -625,7 +627,7 @@ export class Connection {
         binary = binaryColumns(oids, oids.map((oid) => copyBinaryEncoder(this.types, oid, elementOf)))
       }
     }
-    const encoder = textRowEncoder(this.types, binary)
+    const encoder = textRowEncoder(this.types, binary, oids)
     const token = {}
     this.claimOwner(token, parent)
     const req = new CopyInRequest(sql)

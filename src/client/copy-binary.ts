@@ -6,6 +6,7 @@
 
 import { ParameterError } from '../errors/base.js'
 import type { TypeMap } from '../types/type-map.js'
+import { MORE_BINARY, MULTIRANGE_RANGE, RANGE_ELEMENT, multirange, range } from './copy-binary-more.js'
 
 export type BinaryEncode = (value: unknown, column: number) => Buffer
 
@@ -157,6 +158,18 @@ export function copyBinaryEncoder(types: TypeMap, oid: number, elementOf: Readon
   if (oid === TIMESTAMPTZ || oid === TIMESTAMP) return timestamp(oid)
   if (oid === DATE) return date
   if (oid === NUMERIC) return numericBinary
+  const more = MORE_BINARY.get(oid)
+  if (more !== undefined) return more
+  const rangeElement = RANGE_ELEMENT.get(oid)
+  if (rangeElement !== undefined) {
+    const e = copyBinaryEncoder(types, rangeElement, elementOf)
+    return e === undefined ? undefined : range(e)
+  }
+  const rangeOfMulti = MULTIRANGE_RANGE.get(oid)
+  if (rangeOfMulti !== undefined) {
+    const r = copyBinaryEncoder(types, rangeOfMulti, elementOf)
+    return r === undefined ? undefined : multirange(r)
+  }
   const element = elementOf.get(oid)
   if (element !== undefined && element !== 0) {
     const e = copyBinaryEncoder(types, element, elementOf)

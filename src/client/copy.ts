@@ -11,6 +11,7 @@ import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
 import type { Request } from '../session/session.js'
 import type { Decoder } from '../types/codec.js'
 import type { TypeMap } from '../types/type-map.js'
+import { MULTIRANGE_RANGE } from './copy-binary-more.js'
 import {
   BinaryRowReader,
   binaryHeader,
@@ -509,10 +510,25 @@ export class CopyOut implements AsyncIterable<Buffer> {
 }
 
 /** Encodes row values to text with the type map's untyped encoder (arrays, bytea, JSON...). */
-export function textRowEncoder(types: TypeMap, binary: ((value: unknown, column: number) => Buffer) | undefined): RowEncoder {
+export function textRowEncoder(
+  types: TypeMap,
+  binary: ((value: unknown, column: number) => Buffer) | undefined,
+  oids?: readonly number[],
+): RowEncoder {
+  // Text-format encoders of the column types, where known; binary ones cannot serve text COPY.
+  const typed = oids?.map((oid) => {
+    const e = types.encoder(oid)
+    return e !== undefined && e.format === 0 ? e : undefined
+  })
   return {
     text(value, column) {
+      const enc = typed?.[column]
+      if (enc !== undefined) return enc.encode(value, column) as string
       if (typeof value === 'string') return value
+      // A multirange's text form lists its ranges unquoted, unlike an array's elements.
+      if (Array.isArray(value) && oids !== undefined && MULTIRANGE_RANGE.has(oids[column]!)) {
+        return '{' + value.map((r) => String(types.encode(r, column).value)).join(',') + '}'
+      }
       const p = types.encode(value, column)
       if (p.value === null) return '' // not reached: nulls are handled by the caller
       if (typeof p.value === 'string') return p.value
