@@ -51,7 +51,10 @@ export class RowDecoder {
     this.names = fields.map((f) => f.name)
     this.decoders = fields.map((f) => types.decoder(f.typeOid, f.format))
     if (mode === 'columns') this.columns = this.newColumns()
+    if (mode === 'object') this.makeRow = compileRowMaker(this.names)
   }
+
+  private readonly makeRow: RowMaker | undefined
 
   private newColumns(): ColumnBuilder {
     // int8 fills a BigInt64Array only when its decoder gives bigints.
@@ -88,6 +91,7 @@ export class RowDecoder {
       }
       return out
     }
+    if (this.makeRow !== undefined) return this.makeRow(decoders, buf, offsets)
     const names = this.names
     const row: Row = {}
     for (let i = 0; i < n; i++) {
@@ -96,4 +100,22 @@ export class RowDecoder {
     }
     return row
   }
+}
+
+type RowMaker = (decoders: Decoder[], buf: Buffer, offsets: Int32Array) => Row
+
+/**
+ * A row builder compiled once per result shape: one object literal with the
+ * column names as keys, so V8 builds every row with the same hidden class in
+ * one go instead of growing an empty object key by key. Names are embedded
+ * with JSON.stringify (valid JS string literals). A "__proto__" column would
+ * set the prototype in a literal, so such results keep the loop.
+ */
+function compileRowMaker(names: readonly string[]): RowMaker | undefined {
+  if (names.length === 0 || names.length > 200 || names.includes('__proto__')) return undefined
+  const props = names.map((name, i) => {
+    const s = `o[${2 * i}]`
+    return `${JSON.stringify(name)}: ${s} === -1 ? null : d[${i}](b, ${s}, o[${2 * i + 1}])`
+  })
+  return new Function('d', 'b', 'o', `return {${props.join(',\n')}}`) as RowMaker
 }

@@ -21,6 +21,15 @@ describe('query basics', () => {
     expect(a.rows[0]).toEqual([1, 2])
   })
 
+  it('builds row objects for any column names', async () => {
+    const r = await conn.query(`select 1 as "a""b", 2 as "back\\slash", 3 as "new
+line", 4 as "été", 5 as x, 6 as x, 7 as "constructor"`)
+    expect(r.rows[0]).toEqual({ 'a"b': 1, 'back\\slash': 2, 'new\nline': 3, 'été': 4, x: 6, constructor: 7 })
+    const proto = await conn.query('select 1 as "__proto__", 2 as y')
+    expect(Object.getPrototypeOf(proto.rows[0])).toBe(Object.prototype)
+    expect(proto.rows[0]!.y).toBe(2)
+  })
+
   it('describes fields', async () => {
     const t = uniqueName('fields')
     await conn.query(`create temp table ${t} (id int4, label text)`)
