@@ -33,7 +33,7 @@ import { copyBinaryEncoder } from './copy-binary.js'
 import { once } from 'node:events'
 import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
 import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
-import type { Field, Result, Row, RowMode } from './result.js'
+import { RowDecoder, type Field, type Result, type Row, type RowMode } from './result.js'
 import { StatementCache, type CachedStatement } from './statement-cache.js'
 
 export interface QueryOptions {
@@ -968,7 +968,7 @@ export class Connection {
     fe.sync(w)
     // An explicitly prepared statement is the caller's: no silent re-prepare.
     const cached = p.statement === undefined ? stmt : undefined
-    this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, cached), stmt.fields))
+    this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, cached), stmt.fields, this.planFor(stmt, p)))
   }
 
   /** A pipelined statement: no Sync, and no describe round trip (the pipeline must not stall). */
@@ -1100,6 +1100,23 @@ export class Connection {
     this.closePendingStatements()
     fe.query(this.writer, p.sql)
     this.sendHolding(p, req)
+  }
+
+  /** The statement's decode plan for this query's row mode, built once (stateless modes, connection types only). */
+  private planFor(stmt: CachedStatement, p: Pending): RowDecoder | undefined {
+    if (stmt.fields === null || p.mode === 'columns' || p.types !== this.types) return undefined
+    // A codec registered since the plan was built makes it stale.
+    if (stmt.plansVersion !== this.types.version) {
+      stmt.plans = new Map()
+      stmt.plansVersion = this.types.version
+    }
+    const plans = stmt.plans!
+    let plan = plans.get(p.mode)
+    if (plan === undefined) {
+      plan = new RowDecoder(stmt.fields, this.types, p.mode)
+      plans.set(p.mode, plan)
+    }
+    return plan
   }
 
   /** Prepares and describes a new statement, holding later queries until its description is back. */

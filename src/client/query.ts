@@ -58,8 +58,11 @@ export class QueryRequest implements Request {
     private readonly reject: (err: Error) => void,
     /** Known fields (a prepared statement): no RowDescription will come. */
     knownFields?: Field[] | null,
+    /** A decode plan already built for those fields. */
+    knownPlan?: RowDecoder,
   ) {
-    if (knownFields) this.plan = new RowDecoder(knownFields, types, mode)
+    if (knownPlan) this.plan = knownPlan
+    else if (knownFields) this.plan = new RowDecoder(knownFields, types, mode)
   }
 
   handle(msg: BackendMessage): void {

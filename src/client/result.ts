@@ -111,8 +111,23 @@ type RowMaker = (decoders: Decoder[], buf: Buffer, offsets: Int32Array) => Row
  * with JSON.stringify (valid JS string literals). A "__proto__" column would
  * set the prototype in a literal, so such results keep the loop.
  */
+const makers = new Map<string, RowMaker>()
+const MAKERS_LIMIT = 512
+
 function compileRowMaker(names: readonly string[]): RowMaker | undefined {
   if (names.length === 0 || names.length > 200 || names.includes('__proto__')) return undefined
+  // Compiling is far dearer than a row: reuse the builder for a shape seen before.
+  const key = names.join('\u0000')
+  let maker = makers.get(key)
+  if (maker === undefined) {
+    maker = compile(names)
+    if (makers.size >= MAKERS_LIMIT) makers.clear()
+    makers.set(key, maker)
+  }
+  return maker
+}
+
+function compile(names: readonly string[]): RowMaker {
   const props = names.map((name, i) => {
     const s = `o[${2 * i}]`
     return `${JSON.stringify(name)}: ${s} === -1 ? null : d[${i}](b, ${s}, o[${2 * i + 1}])`

@@ -13,6 +13,10 @@ export interface CachedStatement {
   /** Result fields with the format we ask for; null for a statement without rows. */
   fields: Field[] | null
   resultFormats: number[]
+  /** Decode plans by row mode, for the connection's own type map (built once, reused per execution). */
+  plans?: Map<string, import('./result.js').RowDecoder>
+  /** The type map version the plans were built against. */
+  plansVersion?: number
 }
 
 export class StatementCache {

@@ -56,6 +56,11 @@ export class TypeMap {
     return this
   }
 
+  /** Changes whenever any map registers something: callers caching resolved codecs compare it. */
+  get version(): number {
+    return generation
+  }
+
   /** The decoder for a column; unknown OIDs get a UTF-8 string (text) or a Buffer copy (binary). */
   decoder(oid: number, format: 0 | 1): Decoder {
     this.#checkCache()
