@@ -4,20 +4,17 @@
 // fails as soon as the 5-byte header is in, without allocating the body.
 
 import fc from 'fast-check'
+import { bytes, fieldDescription, i16, i32, u32 } from '../support/arbitraries.js'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ProtocolError } from '../../src/errors/base.js'
 import { Decoder } from '../../src/protocol/decoder.js'
-import type { BackendMessage, BackendMessageType, FieldDescription, NoticeFields } from '../../src/protocol/messages.js'
+import type { BackendMessage, BackendMessageType, NoticeFields } from '../../src/protocol/messages.js'
 import { dataRow, encodeBackend, encodeBackendAll, frame } from '../support/backend-encoder.js'
 import { fingerprint } from '../unit/protocol/_samples.js'
 
 // --- generators -------------------------------------------------------------
 
 const str = fc.string({ unit: 'binary', maxLength: 10 }).filter((s) => !s.includes('\0'))
-const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a))
-const i32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })
-const u32 = fc.nat({ max: 0xffffffff })
-const i16 = fc.integer({ min: -(2 ** 15), max: 2 ** 15 - 1 })
 
 const noticeFields: fc.Arbitrary<NoticeFields> = fc.record(
   {
@@ -34,15 +31,7 @@ const noticeFields: fc.Arbitrary<NoticeFields> = fc.record(
   { requiredKeys: ['severity', 'code', 'message'] },
 )
 
-const fieldDesc: fc.Arbitrary<FieldDescription> = fc.record({
-  name: str,
-  tableOid: u32,
-  columnId: i16,
-  typeOid: u32,
-  typeSize: i16,
-  typeModifier: i32,
-  format: fc.constantFrom<0 | 1>(0, 1),
-})
+const fieldDesc = fieldDescription(str)
 
 /** Any valid backend message, 3.0 and 3.2. */
 const message: fc.Arbitrary<BackendMessage> = fc.oneof(

@@ -6,30 +6,19 @@
 // those as authenticationOk), 4-byte BackendKeyData keys.
 
 import fc from 'fast-check'
+import { bytes, fieldDescription, i32, u32 } from '../../support/arbitraries.js'
 import { Parser } from 'pg-protocol/dist/parser.js'
 import { describe, expect, it } from 'vitest'
 import { Decoder } from '../../../src/protocol/decoder.js'
-import type { BackendMessage, FieldDescription, NoticeFields } from '../../../src/protocol/messages.js'
+import type { BackendMessage, NoticeFields } from '../../../src/protocol/messages.js'
 import { dataRow, dataRowText, encodeBackendAll, NOTICE_FIELD_CODES } from '../../support/backend-encoder.js'
 
 // --- generators -------------------------------------------------------------
 
 const str = fc.string({ unit: 'grapheme', maxLength: 12 }).filter((s) => !s.includes('\0'))
 const nonEmpty = str.filter((s) => s !== '')
-const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a))
-const i32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })
-const u32 = fc.nat({ max: 0xffffffff })
-const i16 = fc.integer({ min: -(2 ** 15), max: 2 ** 15 - 1 })
 
-const fieldDesc: fc.Arbitrary<FieldDescription> = fc.record({
-  name: str,
-  tableOid: u32,
-  columnId: i16,
-  typeOid: u32,
-  typeSize: i16,
-  typeModifier: i32,
-  format: fc.constantFrom<0 | 1>(0, 1),
-})
+const fieldDesc = fieldDescription(str)
 
 // Fields pg-protocol reads (it ignores 'V'); S, C and M are always sent by a server.
 const noticeFields: fc.Arbitrary<NoticeFields> = fc.record(
