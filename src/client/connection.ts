@@ -154,24 +154,29 @@ export class Connection {
     const parameters = { ...config.parameters }
     if (options.statementTimeout !== undefined) parameters.statement_timeout = String(options.statementTimeout)
     const ssl = config.ssl
+    // TLS versions and CRLs apply whichever way TLS was asked for (a `tls` object's own fields win).
+    const enforced: TlsOptions = { mode: ssl.mode, crl: ssl.crl, crlDir: ssl.crlDir, minVersion: ssl.minProtocolVersion, maxVersion: ssl.maxProtocolVersion }
     this.tls =
       typeof options.tls === 'string'
-        ? { mode: options.tls }
-        : (options.tls ?? {
-            mode: ssl.mode,
-            negotiation: ssl.negotiation,
-            rootCert: ssl.rootCert,
-            cert: ssl.cert,
-            key: ssl.key,
-            keyPassword: ssl.password?.reveal(),
-            sni: ssl.sni,
-            servername: config.hosts[0]?.host,
-          })
+        ? { ...enforced, mode: options.tls }
+        : options.tls !== undefined
+          ? { ...enforced, ...options.tls }
+          : {
+              ...enforced,
+              negotiation: ssl.negotiation,
+              rootCert: ssl.rootCert,
+              cert: ssl.cert,
+              key: ssl.key,
+              keyPassword: ssl.password?.reveal(),
+              sni: ssl.sni,
+              servername: config.hosts[0]?.host,
+            }
     this.startup = {
       user: config.user,
       password: config.password,
       database: config.database,
       protocolVersion: config.protocolVersion,
+      minProtocolVersion: config.minProtocolVersion,
       applicationName: config.applicationName,
       options: config.options,
       parameters,

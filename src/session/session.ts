@@ -41,6 +41,11 @@ export type Phase = 'startup' | 'ready' | 'closed'
 export interface StartupSettings extends AuthSettings {
   database: string
   protocolVersion: '3.0' | '3.2'
+  /**
+   * The oldest protocol version the server may downgrade to with
+   * NegotiateProtocolVersion (libpq's min_protocol_version; default 3.0).
+   */
+  minProtocolVersion?: '3.0' | '3.2'
   applicationName: string | undefined
   options: string | undefined
   parameters: Record<string, string>
@@ -57,6 +62,8 @@ export class Session {
   private readonly queue: Request[] = []
   private head = 0
   private readonly auth: Authenticator
+  /** The oldest minor version min_protocol_version accepts. */
+  private readonly minMinor: number
 
   constructor(
     private readonly writer: Writer,
@@ -65,6 +72,7 @@ export class Session {
   ) {
     this.auth = new Authenticator(settings, writer)
     this.protocolMinor = settings.protocolVersion === '3.2' ? 2 : 0
+    this.minMinor = settings.minProtocolVersion === '3.2' ? 2 : 0
   }
 
   /** Appends the StartupMessage. */
@@ -146,9 +154,18 @@ export class Session {
         return
       case 'NegotiateProtocolVersion':
         // The server speaks an older minor version (or did not know some of
-        // our _pq_ options); continue with what it offers.
+        // our _pq_ options); continue with what it offers, unless that is
+        // older than min_protocol_version allows.
         if (msg.newestMinor > this.protocolMinor) {
           return this.die(new ProtocolError(`server offered protocol 3.${msg.newestMinor}, newer than requested`, 'v'))
+        }
+        if (msg.newestMinor < this.minMinor) {
+          return this.die(
+            new ConnectionError(
+              `the server only supports protocol version 3.${msg.newestMinor}, but min_protocol_version is 3.${this.minMinor}`,
+              { retrySafe: true },
+            ),
+          )
         }
         this.protocolMinor = msg.newestMinor
         return
