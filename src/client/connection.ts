@@ -50,8 +50,15 @@ export interface QueryOptions {
 }
 
 export interface ConnectionOptions extends ConnectOptions {
-  /** Cache prepared statements by SQL text (default true). False suits transaction-mode poolers. */
+  /** Cache prepared statements by SQL text (default true, false with `pooler: 'transaction'`). */
   prepare?: boolean
+  /**
+   * 'transaction': the server is reached through a transaction-mode pooler
+   * (PgBouncer pool_mode=transaction). Implies `prepare: false` unless given,
+   * and listen() rejects, since notifications cannot reach a session the
+   * pooler hands to other clients. See README, "Poolers".
+   */
+  pooler?: 'transaction'
   /** How many prepared statements to keep per connection (default 256). */
   statementCacheSize?: number
   /** Default per-query timeout in milliseconds (0: none). */
@@ -107,6 +114,7 @@ export class Connection {
   private readonly session: Session
   private readonly cache: StatementCache
   private readonly prepareByDefault: boolean
+  private readonly pooler: 'transaction' | undefined
   private readonly queryTimeout: number
   private readonly maxInFlight: number
   private socket: net.Socket | undefined
@@ -143,7 +151,8 @@ export class Connection {
     this.types = config.types ?? new TypeMap(defaultTypeMap, options.typeOptions)
     this.decoder = new Decoder({ maxMessageSize: config.maxMessageSize })
     this.cache = new StatementCache(Math.max(0, options.statementCacheSize ?? 256))
-    this.prepareByDefault = (options.prepare ?? true) && this.cache.capacity > 0
+    this.pooler = options.pooler
+    this.prepareByDefault = (options.prepare ?? this.pooler !== 'transaction') && this.cache.capacity > 0
     this.queryTimeout = options.queryTimeout ?? 0
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000)
     if (config.onNotice) this.noticeListeners.push(config.onNotice)
@@ -479,6 +488,13 @@ export class Connection {
    * safe). Resolves once LISTEN has run; the returned function unsubscribes.
    */
   async listen(channel: string, onPayload: (payload: string, n: Notification) => void): Promise<() => Promise<void>> {
+    if (this.pooler === 'transaction') {
+      throw new InterfaceError(
+        "listen() is not available with pooler: 'transaction': LISTEN belongs to a server session, and a transaction-mode pooler " +
+          'hands that session to other clients after each transaction, so notifications would be lost; ' +
+          'listen on a direct or session-pooled connection (notify() works through the pooler)',
+      )
+    }
     const quoted = quoteIdentifier(channel)
     let set = this.channels.get(channel)
     if (set === undefined) {
