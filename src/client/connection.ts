@@ -149,7 +149,7 @@ export class Connection {
     options: ConnectionOptions,
   ) {
     this.types = config.types ?? new TypeMap(defaultTypeMap, options.typeOptions)
-    this.decoder = new Decoder({ maxMessageSize: config.maxMessageSize })
+    this.decoder = new Decoder({ maxMessageSize: config.maxMessageSize, reuseDataRows: true })
     this.cache = new StatementCache(Math.max(0, options.statementCacheSize ?? 256))
     this.pooler = options.pooler
     this.prepareByDefault = (options.prepare ?? this.pooler !== 'transaction') && this.cache.capacity > 0

@@ -100,6 +100,7 @@ export class QueryRequest implements Request {
         this.finish('SELECT', this.rows.length + this.columnRows)
         return
       case 'ErrorResponse':
+        this.plan?.discard()
         if (!this.sawParse) this.hooks.parseFailed?.()
         // The first error wins; the server skips to Sync after it.
         if (this.error === undefined || this.error instanceof DecodeError) {
@@ -146,6 +147,11 @@ export class QueryRequest implements Request {
   }
 
   private finish(command: string, rowCount: number | null): void {
+    try {
+      this.plan?.flush()
+    } catch (err) {
+      this.error ??= new DecodeError(`cannot decode a json value: ${(err as Error).message}`, '', 0, { cause: err })
+    }
     const columns = this.plan?.takeColumns()
     const returned = this.rows.length + this.columnRows
     const result: Result<unknown> = {
@@ -192,6 +198,7 @@ export class QueryRequest implements Request {
   }
 
   fail(err: Error): void {
+    this.plan?.discard()
     // A FATAL ErrorResponse that preceded the close explains it better.
     const recorded = this.error as DatabaseError | undefined
     if (recorded !== undefined && 'severity' in recorded && (recorded.severity === 'FATAL' || recorded.severity === 'PANIC')) {

@@ -88,6 +88,7 @@ export class StreamRequest implements Request {
         this.finish(false)
         return
       case 'ErrorResponse':
+        this.plan?.discard()
         this.error ??= createDatabaseError(msg.fields, this.sql)
         // The server now skips everything until Sync.
         this.finish(false)
@@ -99,6 +100,13 @@ export class StreamRequest implements Request {
   }
 
   private take(): unknown[] {
+    if (this.error === undefined) {
+      try {
+        this.plan?.flush()
+      } catch (err) {
+        this.error = err as Error
+      }
+    }
     const out = this.rows
     this.rows = []
     return out

@@ -4,11 +4,11 @@
 // are taken to be JSON text already, anything else is JSON.stringify'd.
 import type { TypeMap } from './type-map.js'
 import { makeEncoder, refuse, hasNul, NUL_REFUSAL, type TypedEncoder } from './param.js'
-import { stringEncoder } from './text.js'
+import { decodeUtf8, stringEncoder } from './text.js'
 import * as O from './oids.js'
 
 export function decodeJsonText(buf: Buffer, start: number, end: number): unknown {
-  return JSON.parse(buf.toString('utf8', start, end))
+  return JSON.parse(decodeUtf8(buf, start, end))
 }
 
 function checkVersion(buf: Buffer, start: number, type: string): void {
@@ -18,15 +18,15 @@ function checkVersion(buf: Buffer, start: number, type: string): void {
 
 /** Binary jsonb is a version byte (only 1 exists) followed by the JSON text. */
 export function decodeJsonbBinary(buf: Buffer, start: number, end: number): unknown {
-  checkVersion(buf, start, 'jsonb')
-  return JSON.parse(buf.toString('utf8', start + 1, end))
+  if (buf[start] !== 1) checkVersion(buf, start, 'jsonb')
+  return JSON.parse(decodeUtf8(buf, start + 1, end))
 }
 
-export const decodeJsonString = (buf: Buffer, start: number, end: number): string => buf.toString('utf8', start, end)
+export const decodeJsonString = decodeUtf8
 
 export function decodeJsonbBinaryString(buf: Buffer, start: number, end: number): string {
   checkVersion(buf, start, 'jsonb')
-  return buf.toString('utf8', start + 1, end)
+  return decodeUtf8(buf, start + 1, end)
 }
 
 /** Binary jsonpath is, like jsonb, a version byte and then the text. */

@@ -29,7 +29,7 @@ const binaryFallback: Decoder = (buf, start, end) => Buffer.copyBytesFrom(buf, s
 // invalidates all caches (registrations are rare, lookups are per query).
 let generation = 0
 
-const TEXT_PREFERRED = new Set([2950 /* uuid */])
+const TEXT_PREFERRED = new Set([2950 /* uuid */, 1700 /* numeric */])
 
 export class TypeMap {
   readonly #parent: TypeMap | undefined
@@ -79,13 +79,15 @@ export class TypeMap {
    * only the text decoder of a type gets text, and with it its own decoder.
    */
   hasBinary(oid: number): boolean {
-    // Types whose text form is the cheaper one to turn into the JS value
-    // (uuid: one latin1 slice instead of hex formatting); their binary
-    // decoders still serve binary COPY and binary arrays.
-    if (TEXT_PREFERRED.has(oid)) return false
     for (let m: TypeMap | undefined = this; m !== undefined; m = m.#parent) {
-      if (m.#decoders[1].has(oid)) return true
-      if (m.#decoders[0].has(oid)) return false
+      const binary = m.#decoders[1].has(oid)
+      const text = m.#decoders[0].has(oid)
+      // Types whose text form is the cheaper one to turn into the JS value
+      // (uuid, numeric: one latin1 slice instead of formatting digits) take
+      // text when the deciding map has both; their binary decoders still
+      // serve binary COPY. A map giving only a binary decoder gets binary.
+      if (binary) return !(text && TEXT_PREFERRED.has(oid))
+      if (text) return false
       const derived = m.#derived.get(oid)
       if (derived !== undefined) return this.hasBinary(derived.elementOid)
     }

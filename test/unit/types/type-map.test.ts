@@ -19,12 +19,25 @@ describe('TypeMap', () => {
   })
 
   it('reports binary support for registered types and their arrays', () => {
-    for (const oid of [O.INT4, O.INT8, O.NUMERIC, O.TIMESTAMPTZ, O.INT4_ARRAY, O.JSONB_ARRAY]) {
+    for (const oid of [O.INT4, O.INT8, O.TIMESTAMPTZ, O.INT4_ARRAY, O.JSONB_ARRAY]) {
       expect(defaultTypeMap.hasBinary(oid)).toBe(true)
     }
     expect(defaultTypeMap.hasBinary(O.BOX_ARRAY)).toBe(true)
     // Text only: money's binary form needs the server's locale to spell.
     for (const oid of [O.MONEY, O.MONEY_ARRAY, O.TSVECTOR, O.TSQUERY]) expect(defaultTypeMap.hasBinary(oid)).toBe(false)
+  })
+
+  it('prefers text for numeric and uuid, unless the deciding map has only a binary decoder', () => {
+    // Their text form is the cheaper one to turn into the default JS value.
+    for (const oid of [O.NUMERIC, O.UUID, O.NUMERIC_ARRAY, O.NUMRANGE]) expect(defaultTypeMap.hasBinary(oid)).toBe(false)
+    const child = new TypeMap(defaultTypeMap)
+    child.registerDecoder(O.NUMERIC, 1, (buf, s) => buf.readInt16BE(s))
+    expect(child.hasBinary(O.NUMERIC)).toBe(true)
+    expect(child.hasBinary(O.NUMERIC_ARRAY)).toBe(true)
+    const both = new TypeMap(defaultTypeMap)
+    both.registerDecoder(O.UUID, 0, () => 'text')
+    both.registerDecoder(O.UUID, 1, () => 'binary')
+    expect(both.hasBinary(O.UUID)).toBe(false)
   })
 
   it('children inherit, and their registrations do not leak into the parent', () => {
@@ -77,7 +90,7 @@ describe('TypeMap: encoders and derived types', () => {
 
   it('ranges and multiranges are binary when their subtype is, and follow subtype overrides', () => {
     expect(defaultTypeMap.hasBinary(O.INT4MULTIRANGE)).toBe(true)
-    expect(defaultTypeMap.hasBinary(O.NUMRANGE_ARRAY)).toBe(true)
+    expect(defaultTypeMap.hasBinary(O.INT8RANGE_ARRAY)).toBe(true)
     const child = new TypeMap(defaultTypeMap)
     child.registerDecoder(O.INT4, 0, (buf, s, e) => `int:${buf.toString('latin1', s, e)}`)
     expect(child.hasBinary(O.INT4RANGE)).toBe(false)
