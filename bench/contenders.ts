@@ -57,6 +57,18 @@ export interface Env {
   clientCpu: number | undefined
   /** A scratch directory (pgbench scripts, the C ceiling, CSV files), removed at the end. */
   tmpDir: string
+  /** Login roles for the connection set-up workloads (connect.ts), known once the server runs. */
+  logins?: Logins
+}
+
+/** Roles that log in over TCP with one particular authentication method each. */
+export interface Logins {
+  /** A role authenticated with SCRAM-SHA-256. */
+  scram: BenchTarget | undefined
+  /** A role authenticated by `trust` (no password exchange). */
+  trust: BenchTarget | undefined
+  /** Why a role is missing, or what the role is, for the notes. */
+  note?: string
 }
 
 /** A metric column beside the rate: one figure per sample (Measurement.metrics[key]), shown per contender. */

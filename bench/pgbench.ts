@@ -50,10 +50,44 @@ export async function runPgbench(
   cpu: number | undefined,
   clients = 1,
 ): Promise<number> {
-  const seconds = Math.max(1, Math.round(ms / 1000))
   const threads = Math.min(clients, 2)
-  const args = ['-n', '-M', 'prepared', '-c', String(clients), '-j', String(threads), '-T', String(seconds), '-f', scriptFile]
-  const [cmd, argv] = cpu === undefined ? [bench.path, args] : ['taskset', ['-c', String(cpu), bench.path, ...args]]
+  const stdout = await spawnPgbench(bench, t, ['-M', 'prepared', '-c', String(clients), '-j', String(threads)], scriptFile, ms, cpu)
+  // PG 14+: "tps = N (without initial connection time)"; older: "(excluding connections establishing)".
+  const m =
+    /tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/.exec(stdout) ??
+    /tps = ([\d.]+)/.exec(stdout)
+  if (!m) throw new Error(`pgbench printed no tps: ${lastLines(stdout)}`)
+  return Number(m[1])
+}
+
+/**
+ * Runs one pgbench script with a new connection per transaction (`-C`, one
+ * client, simple protocol) for about `ms`. Returns transactions (so
+ * connections) per second, connecting and disconnecting included, and
+ * pgbench's own average connection time in ms (PG 14+ prints it) when given.
+ */
+export async function runPgbenchConnect(
+  bench: Pgbench,
+  t: BenchTarget,
+  scriptFile: string,
+  ms: number,
+  cpu: number | undefined,
+): Promise<{ perSecond: number; connectMs: number | undefined }> {
+  const stdout = await spawnPgbench(bench, t, ['-C', '-M', 'simple', '-c', '1', '-j', '1'], scriptFile, ms, cpu)
+  // PG 14+: "tps = N (including reconnection times)"; older: "(including connections establishing)".
+  const m = /tps = ([\d.]+) \(including/.exec(stdout) ?? /tps = ([\d.]+)/.exec(stdout)
+  if (!m) throw new Error(`pgbench printed no tps: ${lastLines(stdout)}`)
+  const c = /average connection time = ([\d.]+) ms/.exec(stdout)
+  return { perSecond: Number(m[1]), connectMs: c ? Number(c[1]) : undefined }
+}
+
+const lastLines = (s: string): string => s.trim().split('\n').slice(-3).join(' | ')
+
+/** pgbench `-n -T <seconds> -f <script>` with `args`, pinned when `cpu` is given; its stdout, or a rejection unless it exits 0. */
+async function spawnPgbench(bench: Pgbench, t: BenchTarget, args: string[], scriptFile: string, ms: number, cpu: number | undefined): Promise<string> {
+  const seconds = Math.max(1, Math.round(ms / 1000))
+  const all = ['-n', ...args, '-T', String(seconds), '-f', scriptFile]
+  const [cmd, argv] = cpu === undefined ? [bench.path, all] : ['taskset', ['-c', String(cpu), bench.path, ...all]]
   const env = {
     ...process.env,
     PGHOST: t.host,
@@ -72,12 +106,6 @@ export async function runPgbench(
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
-  // PG 14+: "tps = N (without initial connection time)"; older: "(excluding connections establishing)".
-  const m =
-    /tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/.exec(stdout) ??
-    /tps = ([\d.]+)/.exec(stdout)
-  if (code !== 0 || !m) {
-    throw new Error(`pgbench exited with ${code}: ${(stderr || stdout).trim().split('\n').slice(-3).join(' | ')}`)
-  }
-  return Number(m[1])
+  if (code !== 0) throw new Error(`pgbench exited with ${code}: ${lastLines(stderr || stdout)}`)
+  return stdout
 }

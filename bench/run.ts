@@ -2,9 +2,12 @@
 //
 // Runs every workload for every driver on one server in one run, interleaved
 // (A B C, then B C A, ...) so drift hits all drivers alike, and prints the
-// median with min/max and the ratio to the fastest. On a machine with two or
-// more CPUs the client and the server are pinned to different CPUs: unpinned
-// figures on small machines are bimodal (see native-notes.md).
+// median with min/max and the ratio to the fastest. Writes the tables (.md)
+// and a chart of the ratios (.svg, drawn by svg.ts) to bench/results/: see
+// the end of main() for which files a full, an --only and a --quick run
+// write. On a machine with two or more CPUs the client and the server are
+// pinned to different CPUs: unpinned figures on small machines are bimodal
+// (see native-notes.md).
 
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -13,7 +16,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { Bench } from 'tinybench'
-import type { Env, Measurement, MetricColumn, ResultRow, SampleContext, Sampler, Workload } from './contenders.js'
+import type { Env, Logins, Measurement, MetricColumn, ResultRow, SampleContext, Sampler, Workload } from './contenders.js'
 import { loadCopyStreams } from './copy-streams.js'
 import type { BenchTarget } from './drivers.js'
 import { loadData, type Table } from './data.js'
@@ -22,6 +25,7 @@ import { loadPgNative } from './pg-native.js'
 import { findPgbench } from './pgbench.js'
 import { workloads } from './workloads.js'
 import { medianOf, waitForQuiet, formatTable } from './stats.js'
+import { chartTitle, renderChart, type ChartGroup } from './svg.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -43,7 +47,8 @@ function parseArgs(argv: string[]): Args {
     quick,
     only: only === undefined ? undefined : only.split(',').map((s) => s.trim()).filter(Boolean),
     rounds: Number(get('--rounds') ?? (quick ? 2 : 5)),
-    time: Number(get('--time') ?? (quick ? 300 : 3000)),
+    // 2 s samples (3 s until the connect workloads joined): five rounds of every workload take about 20 minutes on a quiet machine.
+    time: Number(get('--time') ?? (quick ? 300 : 2000)),
   }
 }
 
@@ -69,17 +74,23 @@ function packageVersion(name: string): string | undefined {
   }
 }
 
-async function startServer(pinned: boolean): Promise<{ target: BenchTarget; stop(): Promise<void>; note: string }> {
+async function startServer(pinned: boolean): Promise<{ target: BenchTarget; logins: Logins; stop(): Promise<void>; note: string }> {
   const url = process.env.DATABASE_URL
   if (url) {
     const u = new URL(url)
+    const target: BenchTarget = {
+      host: u.hostname,
+      port: Number(u.port || 5432),
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      database: u.pathname.slice(1),
+    }
     return {
-      target: {
-        host: u.hostname,
-        port: Number(u.port || 5432),
-        user: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password),
-        database: u.pathname.slice(1),
+      target,
+      logins: {
+        scram: target,
+        trust: undefined,
+        note: `Logins: $DATABASE_URL's role ${target.user} stands for the SCRAM role (its pg_hba method is the server's business); there is no trust role.`,
       },
       stop: async () => {},
       note: `server: $DATABASE_URL (not pinned by the harness)`,
@@ -88,8 +99,10 @@ async function startServer(pinned: boolean): Promise<{ target: BenchTarget; stop
   const { startEmbedded } = await import('../test/support/embedded.js')
   const server = await startEmbedded({ major: 18, ...(pinned ? { cpu: 1 } : {}) })
   const i = server.info
+  const as = (r: { user: string; password?: string }): BenchTarget => ({ host: i.host, port: i.port, user: r.user, password: r.password ?? '', database: i.database })
   return {
-    target: { host: i.host, port: i.port, user: i.superuser.user, password: i.superuser.password ?? '', database: i.database },
+    target: as(i.superuser),
+    logins: { scram: as(i.roles.scram), trust: as(i.roles.trust) },
     stop: () => server.stop(),
     note: `server: embedded PostgreSQL ${i.major}${pinned ? ', pinned to CPU 1' : ''}`,
   }
@@ -184,8 +197,12 @@ async function main(): Promise<void> {
     tmpDir,
   }
 
+  const started = performance.now()
   const server = await startServer(pinned)
+  env.logins = server.logins
   const problems: string[] = []
+  const chart: ChartGroup[] = []
+  let header: string[] = []
   try {
     console.log('loading data...')
     await loadData(server.target, new Set<Table>(chosen.flatMap((w) => (w.skip?.(env) === undefined ? w.tables : []))), args.quick)
@@ -198,8 +215,10 @@ async function main(): Promise<void> {
       `client ${pinned ? 'pinned to CPU 0' : 'not pinned'}; ${server.note} (${serverVersion}); ` +
       `${args.rounds} interleaved rounds of ${args.time} ms per driver, medians (min-max).`)
     say(`pg ${packageVersion('pg') ?? '?'}, postgres.js ${packageVersion('postgres') ?? '?'}. ${notes.join(' ')}`)
+    header = lines.slice(0)
     try {
       for (const w of chosen) {
+        const workloadStarted = performance.now()
         const title = typeof w.title === 'string' ? w.title : w.title(env)
         const skipped = w.skip?.(env)
         if (skipped !== undefined) {
@@ -207,6 +226,7 @@ async function main(): Promise<void> {
           say(`## ${w.name}: ${title} (${w.unit})`)
           say('')
           say(`Skipped: ${skipped}.`)
+          chart.push({ name: w.name, unit: w.unit, bars: [], note: `skipped: ${skipped}` })
           continue
         }
         const perCall = typeof w.perCall === 'number' ? w.perCall : w.perCall(env)
@@ -259,7 +279,8 @@ async function main(): Promise<void> {
         say('')
         if (rows.length > 0) for (const l of formatTable(rows, w.extra, w.metrics)) say(l)
         else say('(no driver completed this workload)')
-        const after = [...(rows.length > 0 ? (w.summary?.(rows, env) ?? []) : []), ...(w.notes?.(env) ?? []), loadLine()]
+        chart.push({ name: w.name, unit: w.unit, bars: rows.map((r) => ({ label: r.name, value: r.median })), note: 'no driver completed this workload' })
+        const after = [...(rows.length > 0 ? (w.summary?.(rows, env) ?? []) : []), ...(w.notes?.(env) ?? []), `${loadLine()} The workload took ${seconds(workloadStarted)}.`]
         if (after.length > 0) say('')
         for (const l of after) say(`- ${l}`)
       }
@@ -276,16 +297,35 @@ async function main(): Promise<void> {
     await server.stop()
     rmSync(tmpDir, { recursive: true, force: true })
   }
-  if (!args.quick) {
-    const dir = path.join(here, 'results')
-    mkdirSync(dir, { recursive: true })
-    // A run of chosen workloads gets a file of its own and leaves latest.md (the last full run) alone.
-    const day = new Date().toISOString().slice(0, 10)
-    const file = path.join(dir, args.only ? `${day}-${chosen.map((w) => w.name).join('+')}.md` : `${day}.md`)
-    writeFileSync(file, lines.join('\n') + '\n')
-    if (!args.only) writeFileSync(path.join(dir, 'latest.md'), lines.join('\n') + '\n')
-    console.log(`\nwritten to ${path.relative(process.cwd(), file)}`)
+  say('')
+  say(`Whole run: ${seconds(started)}, server start and data loading included.`)
+  // The results and their chart (.md and .svg of the same name):
+  //  - a full run (no --only): bench/results/<day>.md, and latest.md/latest.svg;
+  //  - a run of chosen workloads: bench/results/<day>-<workloads>.md, leaving latest.* (the last full run) alone;
+  //  - a --quick run: the tmp directory only (its figures are not results).
+  const day = new Date().toISOString().slice(0, 10)
+  const base = args.only ? `${day}-${chosen.map((w) => w.name).join('+')}` : day
+  const dir = args.quick ? os.tmpdir() : path.join(here, 'results')
+  const stem = args.quick ? `pgline-bench-quick-${base}` : base
+  mkdirSync(dir, { recursive: true })
+  const md = lines.join('\n') + '\n'
+  const heading = chartTitle(header[0]?.replace(/^# /, ''), args.quick ? ' (--quick)' : '')
+  const svg = renderChart(chart, { title: heading.title, subtitle: [...heading.subtitle, ...header.filter((l) => l.trim() !== '' && !l.startsWith('# '))] })
+  const written = [path.join(dir, `${stem}.md`), path.join(dir, `${stem}.svg`)]
+  writeFileSync(written[0]!, md)
+  writeFileSync(written[1]!, svg)
+  if (!args.only && !args.quick) {
+    written.push(path.join(dir, 'latest.md'), path.join(dir, 'latest.svg'))
+    writeFileSync(written[2]!, md)
+    writeFileSync(written[3]!, svg)
   }
+  console.log(`\nwritten to ${written.map((f) => path.relative(process.cwd(), f)).join(', ')}`)
+}
+
+/** The time since `t0` (a performance.now()), as '95 s' or '12.5 min'. */
+function seconds(t0: number): string {
+  const s = (performance.now() - t0) / 1000
+  return s < 120 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`
 }
 
 /** ', on libpq 15.18' from pg_config (libpq-dev), or nothing. */

@@ -1,10 +1,12 @@
-// The per-query workloads (point selects, pipelines, inserts, lookups), then
-// the bulk ones (bulk.ts: wide reads, streaming, cursors, COPY) and the sync
-// API's (sync.ts). The harness (run.ts) runs them in this order.
+// The per-query workloads (point selects, pipelines, inserts, lookups) and
+// the pool, then connection set-up (connect.ts), the bulk ones (bulk.ts: wide
+// reads, streaming, cursors, COPY) and the sync API's (sync.ts). The harness
+// (run.ts) runs them in this order.
 
 import { BIG, USERS } from './data.js'
 import { BIG_LOOKUP, explicitPipeline, INSERT, openPgline, POINT_SELECT } from './drivers.js'
 import { bulkWorkloads } from './bulk.js'
+import { connectWorkloads } from './connect.js'
 import {
   idStream,
   pgbenchContender,
@@ -321,4 +323,4 @@ const poolWorkloads: Workload[] = [
   },
 ]
 
-export const workloads: Workload[] = [...perQueryWorkloads, ...poolWorkloads, ...bulkWorkloads, ...syncWorkloads]
+export const workloads: Workload[] = [...perQueryWorkloads, ...poolWorkloads, ...connectWorkloads, ...bulkWorkloads, ...syncWorkloads]
