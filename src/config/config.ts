@@ -115,9 +115,15 @@ export interface ConnectOptions {
   gssLib?: string
   targetSessionAttrs?: TargetSessionAttrs
   loadBalanceHosts?: LoadBalanceHosts
-  /** The newest protocol version to ask for ('latest' is 3.2); the server may downgrade. */
+  /**
+   * The protocol version to ask for (libpq's max_protocol_version): '3.0' by
+   * default, as libpq 18, since poolers without NegotiateProtocolVersion
+   * (PgBouncer before 1.22) refuse a 3.2 startup; '3.2' or 'latest' (3.2)
+   * for its long cancel keys, which older servers downgrade to 3.0. When only
+   * minProtocolVersion is set above 3.0, the default becomes 'latest'.
+   */
   protocolVersion?: ProtocolVersion | 'latest'
-  /** The oldest protocol version the server may downgrade to. */
+  /** The oldest protocol version the server may downgrade to (libpq's min_protocol_version; default '3.0'). */
   minProtocolVersion?: ProtocolVersion | 'latest'
   /** Extra startup parameters (run-time settings such as `search_path`). */
   parameters?: Record<string, string>
@@ -507,8 +513,11 @@ export function resolveConfig(
   const user = nonEmpty(o.user) ?? nonEmpty(sys.userName) ?? 'postgres'
   const database = nonEmpty(o.database) ?? user
   const requireAuth = o.requireAuth === undefined ? undefined : parseRequireAuth(o.requireAuth, from)
-  const protocolVersion = protocol(o.protocolVersion ?? '3.2', 'max_protocol_version')
   const minProtocolVersion = protocol(o.minProtocolVersion ?? '3.0', 'min_protocol_version')
+  // As libpq 18: ask for 3.0 unless told otherwise, since poolers and proxies
+  // that predate NegotiateProtocolVersion (PgBouncer < 1.22) refuse a 3.2
+  // StartupMessage outright. A min_protocol_version above 3.0 raises it.
+  const protocolVersion = protocol(o.protocolVersion ?? (minProtocolVersion > '3.0' ? 'latest' : '3.0'), 'max_protocol_version')
   if (minProtocolVersion > protocolVersion) {
     throw new InterfaceError(`min_protocol_version ${minProtocolVersion} is newer than max_protocol_version ${protocolVersion}`)
   }

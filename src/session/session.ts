@@ -64,6 +64,8 @@ export class Session {
   private readonly auth: Authenticator
   /** The oldest minor version min_protocol_version accepts. */
   private readonly minMinor: number
+  /** Some startup message (other than notices and parameters) has arrived. */
+  private answered = false
 
   constructor(
     private readonly writer: Writer,
@@ -147,6 +149,8 @@ export class Session {
   }
 
   private handleStartup(msg: BackendMessage): void {
+    const answered = this.answered
+    this.answered = true
     switch (msg.type) {
       case 'BackendKeyData':
         this.processId = msg.processId
@@ -169,8 +173,20 @@ export class Session {
         }
         this.protocolMinor = msg.newestMinor
         return
-      case 'ErrorResponse':
-        return this.die(createDatabaseError(msg.fields))
+      case 'ErrorResponse': {
+        const err = createDatabaseError(msg.fields)
+        // A pooler or proxy that predates NegotiateProtocolVersion (PgBouncer
+        // before 1.22: "bad packet header") refuses a 3.2 StartupMessage outright.
+        if (!answered && this.settings.protocolVersion === '3.2' && err.code === '08P01') {
+          return this.die(
+            new ConnectionError(
+              `the server refused the protocol 3.2 startup (${err.message}); a pooler or proxy without protocol negotiation, such as PgBouncer before 1.22, only accepts 3.0: connect with max_protocol_version=3.0 (the default)`,
+              { retrySafe: true, cause: err },
+            ),
+          )
+        }
+        return this.die(err)
+      }
       case 'ReadyForQuery':
         if (!this.auth.done) return this.die(new ProtocolError('ReadyForQuery before authentication completed', 'Z'))
         this.transactionStatus = msg.status

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { QueryCanceled, TimeoutError, type Connection } from '../../src/index.js'
+import { testServer } from '../support/env.js'
 import { connectAs } from './_util.js'
 
 let conn: Connection
@@ -105,4 +106,34 @@ describe('cancellation', () => {
     expect(canceled).toBeGreaterThan(0)
     await c.close()
   }, 60_000)
+})
+
+/** The secret key length of the connection's cancel key (internal, for these tests only). */
+const keyLength = (c: Connection): number | undefined => (c as unknown as { session: { secretKey?: Uint8Array } }).session.secretKey?.length
+
+describe('cancellation keys by protocol version', () => {
+  it('uses a 4-byte key with the default protocol 3.0', async () => {
+    expect(conn.protocolVersion).toBe('3.0')
+    expect(keyLength(conn)).toBe(4)
+  })
+
+  it.skipIf(testServer().major < 18)('cancels with the long key of protocol 3.2 when asked for it', async () => {
+    const c = await connectAs('scram', { protocolVersion: '3.2' })
+    const watcher = await connectAs('superuser')
+    try {
+      expect(c.protocolVersion).toBe('3.2')
+      expect(keyLength(c)).toBeGreaterThan(4)
+      const ac = new AbortController()
+      const running = c.query('select pg_sleep(30)', [], { signal: ac.signal })
+      await waitRunning(c, watcher, 'select pg_sleep(30)%')
+      ac.abort()
+      await expect(running).rejects.toBeInstanceOf(QueryCanceled)
+      const timedOut = await c.query('select pg_sleep(10)', [], { timeout: 150 }).catch((e: unknown) => e)
+      expect(timedOut).toBeInstanceOf(QueryCanceled)
+      expect((await c.query('select 1 as ok')).rows[0]!.ok).toBe(1)
+    } finally {
+      await watcher.close()
+      await c.close()
+    }
+  })
 })

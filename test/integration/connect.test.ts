@@ -135,15 +135,31 @@ describe('connections', () => {
     await conn.close()
   })
 
-  it('negotiates protocol 3.2 with PostgreSQL 18 and reads server parameters', async () => {
+  it('asks for protocol 3.0 by default (as libpq 18) and reads server parameters', async () => {
     const conn = await connectAs('scram')
-    if (testServer().major >= 18) expect(conn.protocolVersion).toBe('3.2')
+    expect(conn.protocolVersion).toBe('3.0')
     expect(conn.serverVersion).toMatch(/^\d+/)
     expect(conn.parameters.get('TimeZone')).toBeTruthy()
     expect(conn.processId).toBeGreaterThan(0)
     await conn.query("set timezone = 'Asia/Tokyo'")
     expect(conn.parameters.get('TimeZone')).toBe('Asia/Tokyo')
     await conn.close()
+  })
+
+  it.skipIf(testServer().major < 18)('speaks protocol 3.2 with PostgreSQL 18 when asked for 3.2 or latest', async () => {
+    for (const conn of [
+      await connect('max_protocol_version=latest', optionsFor('scram')),
+      await connectAs('scram', { protocolVersion: 'latest' }),
+      await connectAs('scram', { protocolVersion: '3.2' }),
+    ]) {
+      try {
+        expect(conn.protocolVersion).toBe('3.2')
+        expect(conn.processId).toBeGreaterThan(0)
+        expect((await conn.query('select 1 as one')).rows[0]!.one).toBe(1)
+      } finally {
+        await conn.close()
+      }
+    }
   })
 
   it('asks for 3.0 when told to', async () => {

@@ -146,6 +146,30 @@ describe('a misbehaving server', () => {
     }
   })
 
+  it('explains a refused protocol 3.2 startup (a pooler without protocol negotiation)', async () => {
+    const startups: number[] = []
+    const server = await startFakeServer(async (conn) => {
+      const startup = await conn.readStartup()
+      startups.push(startup.type === 'StartupMessage' ? startup.minor : -1)
+      await conn.send(errorResponse({ severity: 'FATAL', code: '08P01', message: "bad packet header: '0000005800030002'" }))
+      await conn.end()
+    })
+    try {
+      const err = await connectTo(server.port, { protocolVersion: '3.2' }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(ConnectionError)
+      expect((err as ConnectionError).retrySafe).toBe(true)
+      expect((err as Error).message).toMatch(/^the server refused the protocol 3\.2 startup \(bad packet header: .*\); .*PgBouncer before 1\.22.*max_protocol_version=3\.0/)
+      expect(((err as Error).cause as DatabaseError).code).toBe('08P01')
+      // The same refusal of a 3.0 startup is the server's own error, unexplained.
+      const plain = await connectTo(server.port).catch((e: unknown) => e)
+      expect(plain).toBeInstanceOf(DatabaseError)
+      expect((plain as DatabaseError).code).toBe('08P01')
+      expect(startups).toEqual([2, 0])
+    } finally {
+      await server.close()
+    }
+  })
+
   it('gives a ConnectionError when the server hangs up during startup', async () => {
     const server = await startFakeServer(async (conn) => {
       await conn.readStartup()

@@ -6,7 +6,7 @@
 // pipelines, COPY, transactions, streams and cursors inside a transaction.
 // Session state (SET, temp tables, named statements, LISTEN) is not.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connect, DatabaseError, InterfaceError, PipelineAborted, type Connection, type ConnectionOptions, type Result } from '../../src/index.js'
+import { connect, ConnectionError, DatabaseError, InterfaceError, PipelineAborted, type Connection, type ConnectionOptions, type Result } from '../../src/index.js'
 import { findPgBouncer, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js'
 import { testServer } from '../support/env.js'
 import { connectAs, uniqueName, type Role } from './_util.js'
@@ -24,7 +24,6 @@ function viaBouncer(role: Role = 'scram', extra: ConnectionOptions = {}): Promis
   return connect({
     host: bouncer.host, port: bouncer.port, database: bouncer.database, user: r.user, password: r.password,
     tls: 'disable', connectTimeout: 10_000,
-    ...(bouncer.negotiatesProtocol ? {} : { protocolVersion: '3.0' as const }),
     ...extra,
   }).then((c) => {
     opened.push(c)
@@ -64,15 +63,26 @@ describe.skipIf(skipReason !== undefined)('through PgBouncer in transaction mode
     }
   })
 
-  it('needs protocol 3.0 from a PgBouncer that cannot negotiate 3.2 down (before 1.22)', async () => {
-    const attempt = viaBouncer('scram', { pooler: 'transaction', protocolVersion: '3.2' })
-    if (bouncer.negotiatesProtocol) {
-      expect((await attempt).protocolVersion).toBe('3.0')
-    } else {
-      // The pooler answers the 3.2 StartupMessage with an error instead of NegotiateProtocolVersion.
-      await expect(attempt).rejects.toThrow(/bad packet header|unsupported/i)
-      expect(conn.protocolVersion).toBe('3.0')
-    }
+  it('connects with the default protocol version, 3.0', () => {
+    expect(conn.protocolVersion).toBe('3.0')
+  })
+
+  it('explains why a PgBouncer before 1.22 refuses protocol 3.2', async (ctx) => {
+    if (bouncer.negotiatesProtocol) ctx.skip(`PgBouncer ${bouncer.version} negotiates the protocol version`)
+    // The pooler answers the 3.2 StartupMessage with "bad packet header" instead of NegotiateProtocolVersion.
+    const err = await viaBouncer('scram', { pooler: 'transaction', protocolVersion: '3.2' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ConnectionError)
+    expect((err as ConnectionError).retrySafe).toBe(true)
+    expect((err as Error).message).toMatch(/refused the protocol 3\.2 startup \(bad packet header.*PgBouncer before 1\.22.*max_protocol_version=3\.0/)
+    expect((err as Error).cause).toBeInstanceOf(DatabaseError)
+    expect(((err as Error).cause as DatabaseError).code).toBe('08P01')
+  })
+
+  it('is downgraded to 3.0 by a PgBouncer 1.22+ when asking for 3.2', async (ctx) => {
+    if (!bouncer.negotiatesProtocol) ctx.skip(`PgBouncer ${bouncer.version} cannot negotiate the protocol version`)
+    const c = await viaBouncer('scram', { pooler: 'transaction', protocolVersion: '3.2' })
+    expect(c.protocolVersion).toBe('3.0')
+    expect((await c.query<{ n: number }>('select 1 as n')).rows[0]!.n).toBe(1)
   })
 
   it('runs queries with parameters', async () => {

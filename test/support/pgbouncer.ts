@@ -32,7 +32,8 @@ export interface PgBouncer {
   version: string
   /**
    * PgBouncer 1.22+ answers a 3.2 startup with NegotiateProtocolVersion;
-   * older ones reject it ("bad packet header"), so clients must ask for 3.0.
+   * older ones reject it ("bad packet header"). pgline asks for 3.0 by
+   * default, so this only matters to the tests that ask for 3.2.
    */
   negotiatesProtocol: boolean
   /** Recent log lines, for failure messages. */

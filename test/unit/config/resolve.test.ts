@@ -33,7 +33,7 @@ describe('defaults', () => {
       options: undefined,
       connectTimeout: 0,
       keepAlive: true,
-      protocolVersion: '3.2',
+      protocolVersion: '3.0',
       minProtocolVersion: '3.0',
       channelBinding: 'prefer',
       gssEncMode: 'prefer',
@@ -174,7 +174,17 @@ describe('explicit options', () => {
 
   it('max_protocol_version latest is 3.2', () => {
     expect(resolve({ protocolVersion: 'latest' }).protocolVersion).toBe('3.2')
+    expect(resolve('max_protocol_version=latest').protocolVersion).toBe('3.2')
+    expect(resolve({ protocolVersion: '3.2' }).protocolVersion).toBe('3.2')
     expect(resolve({ protocolVersion: '3.0' }).protocolVersion).toBe('3.0')
+  })
+
+  it('max_protocol_version defaults to 3.0 as in libpq 18, or to latest when min_protocol_version is above 3.0', () => {
+    expect(resolve({}).protocolVersion).toBe('3.0')
+    expect(resolve('min_protocol_version=3.0').protocolVersion).toBe('3.0')
+    expect(resolve('min_protocol_version=3.2').protocolVersion).toBe('3.2')
+    expect(resolve({ minProtocolVersion: 'latest' }).protocolVersion).toBe('3.2')
+    expect(resolve({}, { PGMINPROTOCOLVERSION: '3.2' }).protocolVersion).toBe('3.2')
   })
 })
 
