@@ -122,6 +122,10 @@ export class Connection {
   private isClosed = false
   private destroyed = false
   private closeError: PglineError | undefined
+  /** Why the server or the network ended the connection (undefined if we closed it). */
+  private lostError: PglineError | undefined
+  /** close() or terminate() was called. */
+  private closedByUser = false
   private readonly closedPromise: Promise<void>
   private resolveClosed!: () => void
   private readonly noticeListeners: Listener<NoticeFields>[] = []
@@ -280,7 +284,7 @@ export class Connection {
       this.destroy(new ConnectionError(`connection to ${target} failed: ${err.message}`, { retrySafe: false, cause: err })),
     )
     socket.on('close', () => {
-      this.destroy(this.closeError ?? new ConnectionError(`the server closed the connection to ${target}`, { retrySafe: false }))
+      this.destroy(this.closeError ?? this.session.farewell ?? new ConnectionError(`the server closed the connection to ${target}`, { retrySafe: false }))
       this.resolveClosed()
     })
     const ready = new Promise<void>((resolve, reject) => (this.readyWaiter = { resolve, reject }))
@@ -329,6 +333,7 @@ export class Connection {
 
   /** Ends the connection at once, without Terminate: whatever is pending fails with a ConnectionError. */
   terminate(reason = 'the connection was terminated by the client'): void {
+    this.closedByUser = true
     this.markClosed()
     this.destroy(new ConnectionError(reason, { retrySafe: false }))
   }
@@ -1232,6 +1237,11 @@ export class Connection {
 
   private checkOpen(): void {
     if (this.isClosed) {
+      // Closed by the server or the network rather than by close()/terminate():
+      // a ConnectionError, like a query in flight gets, and safe to retry
+      // elsewhere since nothing was sent.
+      const lost = this.lostError
+      if (lost !== undefined && !this.closedByUser) throw new ConnectionError(describeLoss(lost), { retrySafe: true, cause: lost })
       throw new InterfaceError('the connection is closed', { cause: this.closeError })
     }
   }
@@ -1257,6 +1267,7 @@ export class Connection {
 
   /** Sends Terminate after the queries already queued and closes the socket. */
   async close(): Promise<void> {
+    this.closedByUser = true // from now on, using the connection is the caller's mistake
     if (this.isClosed) return this.closedPromise
     // Queries still waiting in the client go first; then Terminate. A COPY,
     // stream or transaction left open by its owner is not waited for: the
@@ -1293,6 +1304,7 @@ export class Connection {
     const byClient = this.isClosed && this.socket !== undefined
     this.markClosed()
     this.closeError ??= err
+    if (!byClient) this.lostError = err
     this.readyWaiter?.reject(err)
     const waiting = this.waiting.splice(0)
     this.session.die(err)
@@ -1300,6 +1312,12 @@ export class Connection {
     if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy()
     emit(this.closeListeners, byClient && this.session.pending === 0 ? undefined : err)
   }
+}
+
+/** The message of a query refused because the server or the network ended the connection. */
+function describeLoss(err: PglineError): string {
+  if (err instanceof DatabaseError) return `the server closed the connection: ${err.message} (SQLSTATE ${err.code})`
+  return `the connection was lost: ${err.message}`
 }
 
 const AUTH_METHODS = ['password', 'md5', 'gss', 'sspi', 'scram-sha-256', 'oauth', 'none']

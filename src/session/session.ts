@@ -3,7 +3,7 @@
 // the request it belongs to. Requests are answered strictly in order, one
 // ReadyForQuery closing each, so a FIFO is the whole routing table.
 
-import { ConnectionError, ProtocolError, type PglineError } from '../errors/base.js'
+import { ConnectionError, ProtocolError, type DatabaseError, type PglineError } from '../errors/base.js'
 import { createDatabaseError } from '../errors.js'
 import type { AuthenticationMessage, BackendMessage, NoticeFields, TransactionStatus } from '../protocol/messages.js'
 import * as fe from '../protocol/frontend.js'
@@ -64,6 +64,11 @@ export class Session {
   private readonly auth: Authenticator
   /** The oldest minor version min_protocol_version accepts. */
   private readonly minMinor: number
+  /**
+   * A FATAL the server sent to a running request before closing the
+   * connection (terminate_backend, shutdown): the reason the connection ended.
+   */
+  farewell: DatabaseError | undefined
   /** Some startup message (other than notices and parameters) has arrived. */
   private answered = false
 
@@ -130,6 +135,10 @@ export class Session {
         return this.die(createDatabaseError(msg.fields))
       }
       return this.die(new ProtocolError(`unexpected ${msg.type} with no request pending`, msg.type))
+    }
+    if (msg.type === 'ErrorResponse') {
+      const severity = msg.fields.severityNonLocalized ?? msg.fields.severity
+      if (severity === 'FATAL' || severity === 'PANIC') this.farewell = createDatabaseError(msg.fields)
     }
     if (msg.type === 'ReadyForQuery') {
       this.transactionStatus = msg.status
