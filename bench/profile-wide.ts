@@ -12,7 +12,7 @@ import { loadData, WIDE } from './data.js'
 import { openPostgresJs } from './drivers.js'
 import { medianOf } from './stats.js'
 
-const COLUMNS = ['id', 'n8', 'f8', 'num', 'name', 'flag', 'ts', 'day', 'uid', 'doc', 'ints', 'note', '*']
+const COLUMNS = process.env.COLUMNS ? process.env.COLUMNS.split(',') : ['id', 'n8', 'f8', 'num', 'name', 'flag', 'ts', 'day', 'uid', 'doc', 'ints', 'note', '*']
 
 const { startEmbedded } = await import('../test/support/embedded.js')
 const server = await startEmbedded({ major: 18, cpu: 1 })

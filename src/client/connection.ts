@@ -537,7 +537,7 @@ export class Connection {
    * `execute()` runs it with typed parameters, `close()` deallocates it.
    */
   async prepare(sql: string): Promise<PreparedStatement> {
-    const stmt: CachedStatement = { name: `pgline_p${++preparedCounter}`, key: sql, ready: false, paramOids: [], fields: null, resultFormats: [] }
+    const stmt: CachedStatement = { name: `pgline_p${++preparedCounter}`, key: sql, ready: false, paramOids: [], fields: null, resultFormats: [], used: 0 }
     const d = (await this.submit(undefined, 'describe', sql, EMPTY, {}, undefined, stmt)) as unknown as Description
     stmt.paramOids = d.paramOids
     stmt.fields = withFormats(d.fields, this.types)
@@ -1018,9 +1018,11 @@ export class Connection {
     }
     let hooks = this.plainHooks
     let fields: CachedStatement['fields'] | undefined
+    let plan: RowDecoder | undefined
     if (stmt?.ready) {
       fe.bind(w, '', stmt.name, bind.formats, bind.values, stmt.resultFormats)
       fields = stmt.fields
+      plan = this.planFor(stmt, p)
     } else if (p.prepare && stmt === undefined) {
       stmt = this.cache.add(p.sql)
       hooks = this.preparingHooks(stmt)
@@ -1033,7 +1035,7 @@ export class Connection {
       fe.describe(w, 'P', '')
     }
     fe.execute(w, '', 0)
-    const req = new QueryRequest(p.sql, p.types, p.mode, hooks, ...this.settle(p, undefined), fields)
+    const req = new QueryRequest(p.sql, p.types, p.mode, hooks, ...this.settle(p, undefined), fields, plan)
     p.state = 'sent'
     p.request = req
     g.request.add(req)

@@ -8,19 +8,9 @@ import type { DatabaseError } from '../errors.js'
 import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
 import type { Request } from '../session/session.js'
 import type { TypeMap } from '../types/type-map.js'
-import { parseCommandTag, RowDecoder, type Field, type Result, type RowMode } from './result.js'
+import { columnError, DecodeError, parseCommandTag, RowDecoder, type Field, type Result, type RowMode } from './result.js'
 
-/** A value the server sent could not be turned into a JS value by its codec. */
-export class DecodeError extends PglineError {
-  constructor(
-    message: string,
-    readonly column: string,
-    readonly typeOid: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options)
-  }
-}
+export { DecodeError }
 
 export interface QueryHooks {
   /** ParseComplete arrived for a statement being prepared under a name. */
@@ -79,7 +69,8 @@ export class QueryRequest implements Request {
           if (row !== undefined) this.rows.push(row)
           else this.columnRows++
         } catch (err) {
-          this.error = this.decodeError(plan, msg.buf, msg.offsets, err)
+          // A DecodeError already names its column (a batch of JSON values failed).
+          this.error = err instanceof DecodeError ? err : this.decodeError(plan, msg.buf, msg.offsets, err)
         }
         return
       }
@@ -150,7 +141,7 @@ export class QueryRequest implements Request {
     try {
       this.plan?.flush()
     } catch (err) {
-      this.error ??= new DecodeError(`cannot decode a json value: ${(err as Error).message}`, '', 0, { cause: err })
+      this.error ??= err instanceof DecodeError ? err : new DecodeError(`cannot decode row: ${String(err)}`, '', 0, { cause: err })
     }
     const columns = this.plan?.takeColumns()
     const returned = this.rows.length + this.columnRows
@@ -178,13 +169,7 @@ export class QueryRequest implements Request {
       try {
         this.types.decoder(f.typeOid, f.format)(buf, start, offsets[2 * i + 1]!)
       } catch (err) {
-        const why = err instanceof Error ? err.message : String(err)
-        return new DecodeError(
-          `cannot decode column "${f.name}" (type oid ${f.typeOid}, ${f.format ? 'binary' : 'text'}): ${why}`,
-          f.name,
-          f.typeOid,
-          { cause: err },
-        )
+        return columnError(f, err)
       }
     }
     return new DecodeError(`cannot decode row: ${String(cause)}`, '', 0, { cause })

@@ -1,6 +1,7 @@
 // What a query hands back, and the per-result decode plan: the decoder of
 // each column is chosen once per RowDescription and reused for every row.
 
+import { PglineError } from '../errors/base.js'
 import type { FieldDescription } from '../protocol/messages.js'
 import type { Decoder } from '../types/codec.js'
 import type { TypeMap } from '../types/type-map.js'
@@ -8,6 +9,26 @@ import { decodeJsonbBinary, decodeJsonbBinaryString, decodeJsonString, decodeJso
 import { ColumnBuilder, type Columns } from './columns.js'
 
 export type Field = FieldDescription
+
+/** A value the server sent could not be turned into a JS value by its codec. */
+export class DecodeError extends PglineError {
+  constructor(
+    message: string,
+    readonly column: string,
+    readonly typeOid: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+/** The DecodeError for a value of field `f` its codec refused. */
+export function columnError(f: Field, err: unknown): DecodeError {
+  const why = err instanceof Error ? err.message : String(err)
+  return new DecodeError(`cannot decode column "${f.name}" (type oid ${f.typeOid}, ${f.format ? 'binary' : 'text'}): ${why}`, f.name, f.typeOid, {
+    cause: err,
+  })
+}
 export type Row = Record<string, unknown>
 /** 'object': one object per row; 'array': one array per row; 'columns': result.columns, one array per column. */
 export type RowMode = 'object' | 'array' | 'columns'
@@ -58,6 +79,7 @@ export class RowDecoder {
   private columns: ColumnBuilder | undefined
   /** Keys (object mode) or indexes (array mode) of the columns whose JSON parse is batched. */
   private readonly jsonKeys: (string | number)[] | undefined
+  private readonly jsonFields: Field[] = []
   private pending: Record<string | number, unknown>[] = []
   private pendingChars = 0
 
@@ -79,6 +101,7 @@ export class RowDecoder {
       const text = DEFERRED.get(d)
       if (text === undefined) return d
       keys.push(mode === 'array' ? i : this.names[i]!)
+      this.jsonFields.push(fields[i]!)
       return text
     })
     if (mode === 'object') {
@@ -152,7 +175,12 @@ export class RowDecoder {
     if (chars > BATCH_MAX_VALUE) {
       for (let k = 0; k < keys.length; k++) {
         const text = row[keys[k]!] as string | null
-        if (text !== null) row[keys[k]!] = JSON.parse(text)
+        if (text === null) continue
+        try {
+          row[keys[k]!] = JSON.parse(text)
+        } catch (err) {
+          throw columnError(this.jsonFields[k]!, err)
+        }
       }
       return
     }
@@ -186,7 +214,17 @@ export class RowDecoder {
     } catch {
       // The server checks json and jsonb, so this should not happen; parse one
       // by one so the error is the value's own.
-      for (const row of rows) for (const key of keys) if (row[key] !== null) row[key] = JSON.parse(row[key] as string)
+      for (const row of rows) {
+        for (let k = 0; k < keys.length; k++) {
+          const key = keys[k]!
+          if (row[key] === null) continue
+          try {
+            row[key] = JSON.parse(row[key] as string)
+          } catch (err) {
+            throw columnError(this.jsonFields[k]!, err)
+          }
+        }
+      }
       return
     }
     let i = 0

@@ -17,11 +17,14 @@ export interface CachedStatement {
   plans?: Map<string, import('./result.js').RowDecoder>
   /** The type map version the plans were built against. */
   plansVersion?: number
+  /** When it was last used, on the cache's clock (for LRU eviction). */
+  used: number
 }
 
 export class StatementCache {
   private readonly map = new Map<string, CachedStatement>()
   private counter = 0
+  private clock = 0
   /** Names whose Close is still to be sent (with the next request). */
   readonly toClose: string[] = []
 
@@ -39,25 +42,34 @@ export class StatementCache {
 
   get(key: string): CachedStatement | undefined {
     const s = this.map.get(key)
-    if (s !== undefined && s.ready) {
-      // Re-insert to mark as most recently used.
-      this.map.delete(key)
-      this.map.set(key, s)
-    }
+    // A stamp, not a re-insertion: a Map delete and set per query cost more
+    // than a scan of at most `capacity` entries when one must be evicted.
+    if (s !== undefined && s.ready) s.used = ++this.clock
     return s
   }
 
   /** Reserves a name for a new statement, evicting the least recently used one. */
   add(key: string): CachedStatement {
     if (this.map.size >= this.capacity) {
-      for (const [k, s] of this.map) {
+      let oldest: CachedStatement | undefined
+      for (const s of this.map.values()) {
         if (!s.ready) continue // still being prepared: its request will use it
-        this.map.delete(k)
-        this.toClose.push(s.name)
-        break
+        if (oldest === undefined || s.used < oldest.used) oldest = s
+      }
+      if (oldest !== undefined) {
+        this.map.delete(oldest.key)
+        this.toClose.push(oldest.name)
       }
     }
-    const s: CachedStatement = { name: `pgline_${++this.counter}`, key, ready: false, paramOids: [], fields: null, resultFormats: [] }
+    const s: CachedStatement = {
+      name: `pgline_${++this.counter}`,
+      key,
+      ready: false,
+      paramOids: [],
+      fields: null,
+      resultFormats: [],
+      used: ++this.clock,
+    }
     this.map.set(key, s)
     return s
   }

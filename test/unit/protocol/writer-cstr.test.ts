@@ -1,0 +1,35 @@
+// Writer.cstr has a byte-by-byte path for short ASCII strings and the UTF-8
+// encoder for the rest: both must give the string's UTF-8 bytes and a NUL,
+// and refuse a string holding a NUL, whatever precedes it in the buffer.
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { Writer } from '../../../src/protocol/writer.js'
+
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({ unit: fc.constantFrom('a', 'é', '\u0000', '€', '𝄞', 'Z', '\u007f', '\u0080'), maxLength: 40 }),
+)
+
+describe('Writer.cstr', () => {
+  it('writes UTF-8 and a terminator, or refuses a NUL', () => {
+    fc.assert(
+      fc.property(fc.array(text, { maxLength: 6 }), (strings) => {
+        const w = new Writer(8)
+        const expected: Buffer[] = []
+        for (const s of strings) {
+          if (s.includes('\0')) {
+            const before = w.pos
+            expect(() => w.cstr(s)).toThrow(/NUL/)
+            expect(w.pos).toBe(before)
+          } else {
+            w.cstr(s)
+            expected.push(Buffer.from(s + '\0', 'utf8'))
+          }
+        }
+        expect(w.buf.subarray(0, w.pos)).toEqual(Buffer.concat(expected))
+      }),
+      { numRuns: 500 },
+    )
+  })
+})
