@@ -66,6 +66,14 @@ function contenders(env: Env, t: BenchTarget): Contender[] {
       await conn.query(SQL)
       return () => conn.close()
     }),
+    // pgline, like libpq, defaults to sslmode=prefer: one SSLRequest round
+    // trip before the startup even when the server has no TLS. pg asks for
+    // no TLS unless told to, so this row is the like-for-like one.
+    cycleContender('pgline (sslmode=disable)', t, async (t) => {
+      const conn = await connect({ ...t, tls: 'disable' })
+      await conn.query(SQL)
+      return () => conn.close()
+    }),
     cycleContender('pg', t, async (t) => {
       const client = new pg.Client(t)
       await client.connect()

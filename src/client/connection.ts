@@ -1285,7 +1285,16 @@ export class Connection {
     this.flushScheduled = false
     if (this.writer.length > 0) socket.write(this.writer.flush())
     socket.end()
-    await this.closedPromise
+    // Done once Terminate and our FIN are with the kernel, as libpq's
+    // PQfinish: waiting for the server's FIN too would add its backend's
+    // exit to every close (about a millisecond). The socket, unreferenced,
+    // closes when the server's FIN arrives.
+    socket.unref()
+    await new Promise<void>((resolve) => {
+      if (socket.writableFinished || socket.destroyed) return resolve()
+      socket.once('finish', resolve)
+      socket.once('close', resolve)
+    })
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

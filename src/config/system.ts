@@ -39,23 +39,33 @@ function safe<T>(f: () => T): T | undefined {
 }
 
 let cached: ConfigSystem | undefined
+let userName: string | undefined
 
 /** The real machine. */
 export function nodeSystem(): ConfigSystem {
   if (cached !== undefined) return cached
   const win = process.platform === 'win32'
   cached = {
-    readFile: (path) => safe(() => readFileSync(path, 'utf8')),
+    // Missing files are the common case (no pgpass, no service file): asked
+    // without throwing, since an ENOENT exception per connect costs more
+    // than the rest of resolving the configuration.
+    readFile: (path) =>
+      safe(() => {
+        const s = statSync(path, { throwIfNoEntry: false })
+        return s === undefined || s.isDirectory() ? undefined : readFileSync(path, 'utf8')
+      }),
     stat: (path) =>
       safe(() => {
-        const s = statSync(path)
-        return { mode: s.mode, isFile: s.isFile() }
+        const s = statSync(path, { throwIfNoEntry: false })
+        return s === undefined ? undefined : { mode: s.mode, isFile: s.isFile() }
       }),
     get homeDir() {
       return safe(() => homedir()) || undefined
     },
     get userName() {
-      return safe(() => userInfo().username) || undefined
+      // The login name does not change while the process runs.
+      userName ??= safe(() => userInfo().username) || ''
+      return userName || undefined
     },
     platform: process.platform,
     socketDirs: win ? [] : ['/var/run/postgresql', '/tmp'],
