@@ -47,11 +47,26 @@ export interface QueryOptions {
   signal?: AbortSignal
   /** Milliseconds before the query is canceled as by `signal`; default: the connection's queryTimeout. */
   timeout?: number
+  /**
+   * 'auto' (default): binary for every column whose type has a binary
+   * decoder, except where text is the cheaper to decode (numeric, uuid);
+   * 'binary': binary wherever a binary decoder exists; 'text': all text.
+   * The JS values are the same whichever is used, so this is a choice of
+   * decoding cost (and of `fields[i].format`). Statements run unnamed
+   * (prepare: false, stream()) have no description to choose formats
+   * from: their results are always text.
+   */
+  resultFormat?: ResultFormat
 }
+
+export type ResultFormat = 'auto' | 'text' | 'binary'
+const RESULT_FORMATS: readonly string[] = ['auto', 'text', 'binary']
 
 export interface ConnectionOptions extends ConnectOptions {
   /** Cache prepared statements by SQL text (default true, false with `pooler: 'transaction'`). */
   prepare?: boolean
+  /** The format results are asked in; see QueryOptions.resultFormat. Default 'auto'. */
+  resultFormat?: ResultFormat
   /**
    * 'transaction': the server is reached through a transaction-mode pooler
    * (PgBouncer pool_mode=transaction). Implies `prepare: false` unless given,
@@ -114,6 +129,7 @@ export class Connection {
   private readonly session: Session
   private readonly cache: StatementCache
   private readonly prepareByDefault: boolean
+  private readonly resultFormat: ResultFormat
   private readonly pooler: 'transaction' | undefined
   private readonly queryTimeout: number
   private readonly maxInFlight: number
@@ -157,6 +173,7 @@ export class Connection {
     this.cache = new StatementCache(Math.max(0, options.statementCacheSize ?? 256))
     this.pooler = options.pooler
     this.prepareByDefault = (options.prepare ?? this.pooler !== 'transaction') && this.cache.capacity > 0
+    this.resultFormat = checkResultFormat(options.resultFormat ?? 'auto')
     this.queryTimeout = options.queryTimeout ?? 0
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000)
     if (config.onNotice) this.noticeListeners.push(config.onNotice)
@@ -827,6 +844,7 @@ export class Connection {
         sql,
         params,
         mode: options.rowMode ?? 'object',
+        format: options.resultFormat === undefined ? this.resultFormat : checkResultFormat(options.resultFormat),
         types: options.types ?? this.types,
         prepare: kind !== 'simple' && (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0,
         kind,
@@ -991,12 +1009,14 @@ export class Connection {
     }
     const w = this.writer
     this.closePendingStatements()
-    fe.bind(w, '', stmt.name, bind.formats, bind.values, stmt.resultFormats)
+    const fields = p.format === 'auto' ? stmt.fields : withFormats(stmt.fields, p.types, p.format)
+    fe.bind(w, '', stmt.name, bind.formats, bind.values, fields === stmt.fields ? stmt.resultFormats : formatsOf(fields))
     fe.execute(w, '', 0)
     fe.sync(w)
     // An explicitly prepared statement is the caller's: no silent re-prepare.
     const cached = p.statement === undefined ? stmt : undefined
-    this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, cached), stmt.fields, this.planFor(stmt, p)))
+    const plan = fields === stmt.fields ? this.planFor(stmt, p) : undefined
+    this.enqueue(p, new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, ...this.settle(p, cached), fields, plan))
   }
 
   /** A pipelined statement: no Sync, and no describe round trip (the pipeline must not stall). */
@@ -1020,9 +1040,9 @@ export class Connection {
     let fields: CachedStatement['fields'] | undefined
     let plan: RowDecoder | undefined
     if (stmt?.ready) {
-      fe.bind(w, '', stmt.name, bind.formats, bind.values, stmt.resultFormats)
-      fields = stmt.fields
-      plan = this.planFor(stmt, p)
+      fields = p.format === 'auto' ? stmt.fields : withFormats(stmt.fields, p.types, p.format)
+      fe.bind(w, '', stmt.name, bind.formats, bind.values, fields === stmt.fields ? stmt.resultFormats : formatsOf(fields))
+      if (fields === stmt.fields) plan = this.planFor(stmt, p)
     } else if (p.prepare && stmt === undefined) {
       stmt = this.cache.add(p.sql)
       hooks = this.preparingHooks(stmt)
@@ -1360,9 +1380,18 @@ export function quoteIdentifier(name: string): string {
 }
 
 /** Result fields with the formats we ask for: binary where the type map has a binary decoder. */
-function withFormats(fields: CachedStatement['fields'], types: TypeMap): CachedStatement['fields'] {
+function withFormats(fields: CachedStatement['fields'], types: TypeMap, format: ResultFormat = 'auto'): CachedStatement['fields'] {
   if (fields === null) return null
-  return fields.map((f) => ({ ...f, format: types.hasBinary(f.typeOid) ? 1 : 0 }))
+  return fields.map((f) => ({ ...f, format: format !== 'text' && types.hasBinary(f.typeOid, format === 'auto') ? 1 : 0 }))
+}
+
+function formatsOf(fields: CachedStatement['fields']): number[] {
+  return fields === null ? [] : fields.map((f) => f.format)
+}
+
+function checkResultFormat(format: unknown): ResultFormat {
+  if (typeof format === 'string' && RESULT_FORMATS.includes(format)) return format as ResultFormat
+  throw new InterfaceError(`resultFormat must be 'auto', 'text' or 'binary', got ${typeof format === 'string' ? JSON.stringify(format) : typeof format}`)
 }
 
 /**

@@ -15,6 +15,8 @@ export interface Pending {
   readonly sql: string
   readonly params: readonly unknown[]
   readonly mode: RowMode
+  /** The result format asked for: 'auto', 'text' or 'binary'. */
+  readonly format: import('./connection.js').ResultFormat
   readonly types: TypeMap
   readonly prepare: boolean
   /**

@@ -78,7 +78,7 @@ export class TypeMap {
    * map that registers anything for the OID decides, so a child overriding
    * only the text decoder of a type gets text, and with it its own decoder.
    */
-  hasBinary(oid: number): boolean {
+  hasBinary(oid: number, preferText = true): boolean {
     for (let m: TypeMap | undefined = this; m !== undefined; m = m.#parent) {
       const binary = m.#decoders[1].has(oid)
       const text = m.#decoders[0].has(oid)
@@ -86,10 +86,10 @@ export class TypeMap {
       // (uuid, numeric: one latin1 slice instead of formatting digits) take
       // text when the deciding map has both; their binary decoders still
       // serve binary COPY. A map giving only a binary decoder gets binary.
-      if (binary) return !(text && TEXT_PREFERRED.has(oid))
+      if (binary) return !(preferText && text && TEXT_PREFERRED.has(oid))
       if (text) return false
       const derived = m.#derived.get(oid)
-      if (derived !== undefined) return this.hasBinary(derived.elementOid)
+      if (derived !== undefined) return this.hasBinary(derived.elementOid, preferText)
     }
     return false
   }

@@ -51,17 +51,23 @@ export async function checkType(conn: Connection, type: string, oid: number, cas
   const cols = cases.map((c, i) => `(${c.literal})::${type} as v${i}, ((${c.literal})::${type})::text as t${i}`).join(', ')
   const sql = `select ${cols}`
   const text = await conn.query<unknown[]>(sql, [], { prepare: false, types, rowMode: 'array' })
-  // A statement's second run uses the cached statement, which asks for binary results.
-  await conn.query(sql, [], { types, rowMode: 'array' })
-  const binary = await conn.query<unknown[]>(sql, [], { types, rowMode: 'array' })
+  // The cached statement asks for what resultFormat says: text, binary
+  // wherever a binary decoder exists, or the default choice between them.
+  const textNamed = await conn.query<unknown[]>(sql, [], { types, rowMode: 'array', resultFormat: 'text' })
+  const binary = await conn.query<unknown[]>(sql, [], { types, rowMode: 'array', resultFormat: 'binary' })
+  const auto = await conn.query<unknown[]>(sql, [], { types, rowMode: 'array' })
   const textRow = text.rows[0]!
   const binRow = binary.rows[0]!
-  const wantBinary = conn.types.hasBinary(oid)
+  const wantBinary = conn.types.hasBinary(oid, false)
   for (let i = 0; i < cases.length; i++) {
     const what = `${cases[i]!.literal}::${type}`
     expect(text.fields[2 * i]!.format, what).toBe(0)
+    expect(textNamed.fields[2 * i]!.format, what).toBe(0)
     expect(binary.fields[2 * i]!.format, what).toBe(wantBinary ? 1 : 0)
+    expect(auto.fields[2 * i]!.format, what).toBe(conn.types.hasBinary(oid) ? 1 : 0)
     expect(binRow[2 * i], `${what}: binary vs text`).toEqual(textRow[2 * i])
+    expect(textNamed.rows[0]![2 * i], `${what}: named text vs unnamed text`).toEqual(textRow[2 * i])
+    expect(auto.rows[0]![2 * i], `${what}: auto vs text`).toEqual(textRow[2 * i])
     if ('value' in cases[i]!) expect(textRow[2 * i], what).toEqual(cases[i]!.value)
   }
   if (opts.noRoundTrip) return
