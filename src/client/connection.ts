@@ -1241,7 +1241,10 @@ export class Connection {
     p.request = req
     req.onComplete = () => this.afterRequest()
     this.session.enqueue(req)
-    this.scheduleFlush()
+    // Alone in flight (a sequential caller): write now rather than on the
+    // next tick; queries issued together still go out in one write.
+    if (this.session.pending === 1 && !this.flushScheduled && this.openGroups === 0) this.flush()
+    else this.scheduleFlush()
   }
 
   /** A request finished: a cancel may now target the next one, and waiting queries may go. */

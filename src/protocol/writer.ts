@@ -1,12 +1,19 @@
 // A growable byte buffer for building frontend messages. One per connection:
 // messages are appended back to back and flushed together, which is how
-// writes get coalesced without copying each message separately.
+// writes get coalesced without copying each message separately. flush()
+// hands out a view of the bytes, not a copy: the writer only ever moves
+// forward in a buffer (bytes handed out are never written again, so a write
+// the socket still holds stays intact) and starts a fresh one when the rest
+// is small.
 
 const INITIAL_SIZE = 16 * 1024
+const MIN_ROOM = 2 * 1024
 
 export class Writer {
   buf: Buffer
   pos = 0
+  /** Start of the bytes not yet flushed (everything before it was handed out). */
+  private base = 0
   private lengthAt = -1
   private msgStart = -1
 
@@ -15,7 +22,7 @@ export class Writer {
   }
 
   get length(): number {
-    return this.pos
+    return this.pos - this.base
   }
 
   private ensure(n: number): void {
@@ -25,7 +32,9 @@ export class Writer {
     let size = Math.max(this.buf.length * 2, 64)
     while (size < need) size *= 2
     const next = Buffer.allocUnsafe(size)
-    this.buf.copy(next, 0, 0, this.pos)
+    // Same offsets in the new buffer: a caller may hold a position in the
+    // open message (a length to fill in later).
+    this.buf.copy(next, this.base, this.base, this.pos)
     this.buf = next
   }
 
@@ -160,11 +169,14 @@ export class Writer {
   /** Takes everything written so far as one Buffer and resets. */
   flush(): Buffer {
     if (this.lengthAt !== -1) throw new Error('Writer: flush inside an open message')
-    const out = Buffer.allocUnsafe(this.pos)
-    this.buf.copy(out, 0, 0, this.pos)
-    this.pos = 0
-    // Do not keep a huge buffer alive after one large message.
-    if (this.buf.length > 1024 * 1024) this.buf = Buffer.allocUnsafe(INITIAL_SIZE)
+    const out = this.buf.subarray(this.base, this.pos)
+    this.base = this.pos
+    // A fresh buffer when little room is left, and after one large message
+    // (so a huge buffer is not kept alive).
+    if (this.buf.length - this.pos < MIN_ROOM || this.buf.length > 1024 * 1024) {
+      this.buf = Buffer.allocUnsafe(INITIAL_SIZE)
+      this.base = this.pos = 0
+    }
     return out
   }
 }
