@@ -1,9 +1,12 @@
 // pgline/sync: a blocking API over the async driver, with no native code.
 //
 // Each SyncConnection owns a worker thread (./worker.js) that runs an
-// ordinary async Connection. A call posts a request on a MessageChannel and
-// blocks in Atomics.wait on a SharedArrayBuffer until the worker bumps the
-// reply counter, then takes the reply with receiveMessageOnPort. Nothing of
+// ordinary async Connection. A call writes its request into a shared data
+// buffer (./codec.js) and bumps the request counter, or, for what that codec
+// does not cover, posts it on a MessageChannel; then it blocks in
+// Atomics.wait on a SharedArrayBuffer until the worker bumps the reply
+// counter, and reads the reply from the shared buffer or takes it with
+// receiveMessageOnPort. Nothing of
 // the protocol is repeated here: this file only moves calls, values and
 // errors across the thread boundary, and bounds how long it waits.
 
@@ -29,7 +32,8 @@ import {
   type StatementDescription,
   type TransactionOptions,
 } from '../index.js'
-import { HEARTBEAT_MS, pack, rebuildError, SLOT, SLOT_COUNT, unpack, type Reply, type Request } from './wire.js'
+import { SharedIO } from './codec.js'
+import { HEARTBEAT_MS, pack, rebuildError, SLOT, SLOT_COUNT, unpack, type Reply, type Request, type SerializedError } from './wire.js'
 
 export * from '../errors.js'
 export { DecodeError, PgInterval, PgRange } from '../index.js'
@@ -115,7 +119,11 @@ class Channel {
   private readonly worker: Worker
   private readonly port: MessagePort
   private readonly slots: Int32Array
+  /** The shared data buffer: requests and replies as bytes. */
+  private readonly io: SharedIO
   private nextId = 1
+  /** The POSTED count when the port was last found empty. */
+  private posted = 0
   /** Why the channel is unusable, once it is. */
   broken: Error | undefined
   private fatal: Error | undefined
@@ -131,12 +139,14 @@ class Channel {
     this.slice = stallTimeout > 0 ? Math.max(HEARTBEAT_MS, Math.min(WAIT_SLICE_MS, stallTimeout / 2)) : WAIT_SLICE_MS
     const state = new SharedArrayBuffer(SLOT_COUNT * 4)
     this.slots = new Int32Array(state)
+    const data = SharedIO.allocate()
+    this.io = new SharedIO(data)
     const { port1, port2 } = new MessageChannel()
     this.port = port1
     const testHooks = process.env.PGLINE_SYNC_TEST_HOOKS === '1'
     this.worker = new Worker(BOOTSTRAP, {
       eval: true,
-      workerData: { port: port2, state, entry: WORKER_ENTRY, testHooks },
+      workerData: { port: port2, state, data, entry: WORKER_ENTRY, testHooks },
       transferList: [port2],
     })
     // Neither may keep the process alive: an open SyncConnection must not hold up exit.
@@ -161,12 +171,18 @@ class Channel {
   call(handle: number, method: string, args: readonly unknown[], limitMs: number, opts: { params?: number; connecting?: boolean } = {}): { value: unknown; handle?: number } {
     if (this.broken !== undefined) throw new InterfaceError('the connection is closed', { cause: this.broken === CLOSED_BY_US ? undefined : this.broken })
     const id = this.nextId++
-    const req: Request = { id, h: handle, m: method, a: pack(args, true) }
-    try {
-      this.port.postMessage(req)
-    } catch (err) {
-      throw unsendable(err, args, opts.params)
+    const io = this.io
+    if (io.encode([id, handle], method, true) >= 0 && io.append(args) >= 0) {
+      Atomics.store(this.slots, SLOT.QID, id)
+    } else {
+      const req: Request = { id, h: handle, m: method, a: pack(args, true) }
+      try {
+        this.port.postMessage(req)
+      } catch (err) {
+        throw unsendable(err, args, opts.params)
+      }
     }
+    this.kick()
     const reply = this.wait(id, limitMs, opts.connecting === true)
     if (reply.ts !== undefined) this.transactionStatus = reply.ts
     if (reply.n !== undefined) for (const n of reply.n) emit(this.noticeListeners, n as Notice)
@@ -181,7 +197,15 @@ class Channel {
       this.port.postMessage({ id: 0, h: handle, m: method, a: pack(args, true) } satisfies Request)
     } catch {
       // Nothing to report to: this is best-effort cleanup.
+      return
     }
+    this.kick()
+  }
+
+  /** Tells the worker there is a request (in the shared buffer or on the port): it may be waiting on REQ rather than its port. */
+  private kick(): void {
+    Atomics.add(this.slots, SLOT.REQ, 1)
+    Atomics.notify(this.slots, SLOT.REQ)
   }
 
   private wait(id: number, limitMs: number, connecting: boolean): Extract<Reply, { ok: boolean }> {
@@ -194,17 +218,24 @@ class Channel {
       // Read the counter before looking for a reply: a reply posted after this
       // read changes the counter, so the wait below returns at once.
       const seq = Atomics.load(slots, SLOT.SEQ)
-      const got = receiveMessageOnPort(this.port)
-      if (got !== undefined) {
-        const reply = got.message as Reply
-        if ('fatal' in reply) {
-          this.fatal = rebuildError(reply.fatal)
-          continue // the DEAD word follows
+      if (Atomics.load(slots, SLOT.RID) === id) return this.sharedReply(id)
+      // The port, only when the worker posted there (a reply the codec does not cover) or is dying (a fatal error before the DEAD word).
+      const dead = Atomics.load(slots, SLOT.DEAD) === 1
+      const posted = Atomics.load(slots, SLOT.POSTED)
+      if (posted !== this.posted || dead) {
+        const got = receiveMessageOnPort(this.port)
+        if (got !== undefined) {
+          const reply = got.message as Reply
+          if ('fatal' in reply) {
+            this.fatal = rebuildError(reply.fatal)
+            continue // the DEAD word follows
+          }
+          if (reply.id === id) return reply
+          continue // a stale reply (cannot happen: a channel that timed out is torn down)
         }
-        if (reply.id === id) return reply
-        continue // a stale reply (cannot happen: a channel that timed out is torn down)
+        this.posted = posted
       }
-      if (Atomics.load(slots, SLOT.DEAD) === 1) {
+      if (dead) {
         const code = Atomics.load(slots, SLOT.EXIT)
         const cause = this.fatal
         const why = cause !== undefined ? `crashed: ${cause.message}` : `exited unexpectedly (exit code ${code})`
@@ -233,6 +264,18 @@ class Channel {
       }
       Atomics.wait(slots, SLOT.SEQ, seq, Math.min(deadline - now, this.slice))
     }
+  }
+
+  /** The reply the worker wrote into the shared buffer (see post() in worker.ts), as it would have come through the port. */
+  private sharedReply(id: number): Extract<Reply, { ok: boolean }> {
+    const io = this.io
+    const [, flags, h, ts] = io.decodeHead(4) as [number, number, number, number]
+    const value = io.decodeValue()
+    const reply: Extract<Reply, { ok: boolean }> =
+      flags & 1 ? (flags & 2 ? { id, ok: true, v: { v: value }, h } : { id, ok: true, v: { v: value } }) : { id, ok: false, e: value as SerializedError }
+    if (ts !== 0) reply.ts = String.fromCharCode(ts) as 'I' | 'T' | 'E'
+    if (flags & 4) reply.n = io.decodeValue() as unknown[]
+    return reply
   }
 
   /** Marks the channel unusable and ends the worker; returns `err` for throwing. */

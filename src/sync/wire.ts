@@ -31,8 +31,16 @@ export const SLOT = {
   EXIT: 3,
   /** 1 once the worker's connection has closed (by us, the server, or a broken socket). */
   CLOSED: 4,
+  /** Bumped (and notified) by the caller after each request it sends (in the shared data buffer, codec.ts, or on the port). */
+  REQ: 5,
+  /** The id of the call whose reply the worker wrote into the shared data buffer. */
+  RID: 6,
+  /** The id of the call whose request the caller wrote into the shared data buffer (set before REQ is bumped). */
+  QID: 7,
+  /** Bumped by the worker after each message it posts on the port, so the caller looks there only when there is something. */
+  POSTED: 8,
 } as const
-export const SLOT_COUNT = 8
+export const SLOT_COUNT = 16
 export const HEARTBEAT_MS = 200
 
 /** Handle 0 is the worker itself; connections, transactions, statements, cursors and COPYs get their own. */

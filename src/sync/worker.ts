@@ -1,7 +1,12 @@
 // The sync worker: runs the async driver in a worker thread and answers the
-// caller's requests, one method call at a time, on the MessagePort it was
-// given. After posting each reply it bumps the shared SEQ word and notifies,
-// which wakes the caller blocked in Atomics.wait.
+// caller's requests, one method call at a time. A request comes as bytes in
+// the shared data buffer or, for values the codec does not cover, on the
+// MessagePort it was given; either way the caller then bumps REQ. The worker
+// sees that in Atomics.wait for a moment after each reply (see linger()),
+// else through Atomics.waitAsync (no MessagePort dispatch on the way). The reply goes back the
+// same two ways: written into the shared buffer (then RID names its call),
+// else posted. Then the worker bumps the shared SEQ word and notifies, which
+// wakes the caller blocked in Atomics.wait.
 //
 // Requests name a handle and a method: METHODS lists, per kind of handle,
 // what may be called. `true` calls the object's own method with the unpacked
@@ -10,18 +15,21 @@
 // on the caller's side (src/sync/index.ts); a new kind of object, one more
 // table and one more caller class.
 
-import { workerData, type MessagePort } from 'node:worker_threads'
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { connect, InterfaceError, type Connection, type CopyIn, type Cursor, type PreparedStatement, type ServerCursor, type Transaction } from '../index.js'
-import { HEARTBEAT_MS, pack, serializeError, SLOT, unpack, type HandleKind, type Reply, type Request } from './wire.js'
+import { SharedIO } from './codec.js'
+import { HEARTBEAT_MS, pack, serializeError, SLOT, unpack, type HandleKind, type Packed, type Reply, type Request, type SerializedError } from './wire.js'
 
 interface WorkerInit {
   port: MessagePort
   state: SharedArrayBuffer
+  data: SharedArrayBuffer
   testHooks: boolean
 }
 
-const { port, state, testHooks } = workerData as WorkerInit
+const { port, state, data, testHooks } = workerData as WorkerInit
 const slots = new Int32Array(state)
+const io = new SharedIO(data)
 
 /** A method result that is a new handle (its `value` goes back as the call's value). */
 class NewHandle {
@@ -296,53 +304,148 @@ function startBeat(): void {
   }, HEARTBEAT_MS)
 }
 
-port.on('message', (req: Request) => void handle(req))
+port.on('message', (req: Request) => void handle(req.id, req.h, req.m, req.a, undefined))
 
-async function handle(req: Request): Promise<void> {
+type WaitAsync = (a: Int32Array, i: number, v: number) => { async: false; value: string } | { async: true; value: Promise<string> }
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync
+
+/**
+ * After a reply, how long the worker blocks waiting for the caller's next
+ * request before it goes back to its event loop. A caller making calls in a
+ * row sends the next one within microseconds: taken here, it costs no wake-up
+ * of the event loop (eventfd, platform task, promise). Socket events that
+ * come meanwhile (a notice, the server closing) wait at most this long.
+ */
+const LINGER_MS = 1
+/** The REQ count last seen. */
+let requests = 0
+/** The id of the last request taken from the shared buffer. */
+let taken = 0
+/** An Atomics.waitAsync on REQ is pending. */
+let listening = false
+
+/**
+ * Takes what the caller sent since REQ was last seen: calls on the port
+ * first (fire-and-forget closes, values the codec does not cover), in the
+ * order they were made, then the one in the shared buffer. Returns true when
+ * a call that will be answered was started (its reply ends with linger()).
+ */
+function take(): boolean {
+  const n = Atomics.load(slots, SLOT.REQ)
+  if (n === requests) return false
+  requests = n
+  let answered = false
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    const req = m.message as Request
+    if (req.id !== 0) answered = true
+    void handle(req.id, req.h, req.m, req.a, undefined)
+  }
+  const q = Atomics.load(slots, SLOT.QID)
+  if (q > taken) {
+    taken = q
+    // Copied out before the call runs: the reply is written over it.
+    const [id, h] = io.decodeHead(2) as [number, number]
+    const method = io.decodeValue() as string
+    const args = io.decodeValue() as unknown[]
+    answered = true
+    void handle(id, h, method, undefined, args)
+  }
+  return answered
+}
+
+/** Waits (without blocking the event loop) for REQ to move. Does not keep the thread alive by itself: the port does. */
+function listen(): void {
+  if (listening) return
+  listening = true
+  const w = waitAsync(slots, SLOT.REQ, requests)
+  if (w.async) void w.value.then(onWake)
+  else onWake()
+}
+
+function onWake(): void {
+  listening = false
+  if (!take()) listen()
+}
+
+/** After a reply: wait a moment for the next request right here, then fall back to listen(). */
+function linger(): void {
+  if (listening || Atomics.load(slots, SLOT.CLOSED) === 1) return
+  if (Atomics.wait(slots, SLOT.REQ, requests, LINGER_MS) === 'timed-out' || !take()) listen()
+}
+
+listen()
+
+/** Runs one call: `packed` (from the port) or `decoded` (from the shared buffer) holds its arguments. */
+async function handle(id: number, h: number, m: string, packed: Packed | undefined, decoded: unknown[] | undefined): Promise<void> {
   busy++
   startBeat()
-  let reply: Extract<Reply, { ok: boolean }>
+  let ok: boolean
+  let value: unknown
+  let newHandle: number | undefined
   try {
-    const entry = handles.get(req.h)
-    if (entry === undefined) throw new InterfaceError(`the object this call was made on no longer exists (handle ${req.h})`)
-    const method = Object.hasOwn(METHODS[entry.kind], req.m) ? METHODS[entry.kind][req.m] : undefined
-    if (method === undefined) throw new InterfaceError(`${entry.kind} has no method ${JSON.stringify(req.m)}`)
-    const args = unpack(req.a) as unknown[]
-    const out =
-      method === true
-        ? await Reflect.apply(entry.target[req.m] as (...a: unknown[]) => unknown, entry.target, args)
-        : await method(entry.target, args, req.h)
+    const entry = handles.get(h)
+    if (entry === undefined) throw new InterfaceError(`the object this call was made on no longer exists (handle ${h})`)
+    const method = Object.hasOwn(METHODS[entry.kind], m) ? METHODS[entry.kind][m] : undefined
+    if (method === undefined) throw new InterfaceError(`${entry.kind} has no method ${JSON.stringify(m)}`)
+    const args = decoded ?? (unpack(packed!) as unknown[])
+    const out = method === true ? await Reflect.apply(entry.target[m] as (...a: unknown[]) => unknown, entry.target, args) : await method(entry.target, args, h)
     if (out instanceof NewHandle) {
-      const h = nextHandle++
-      handles.set(h, { kind: out.kind, target: out.target, scope: out.scope })
-      reply = { id: req.id, ok: true, v: pack(out.value, false), h }
+      newHandle = nextHandle++
+      handles.set(newHandle, { kind: out.kind, target: out.target, scope: out.scope })
+      value = out.value
     } else {
-      reply = { id: req.id, ok: true, v: pack(out, false) }
+      value = out
     }
+    ok = true
   } catch (err) {
-    reply = { id: req.id, ok: false, e: serializeError(err) }
+    ok = false
+    value = serializeError(err)
   }
-  if (req.id === 0) {
+  if (id === 0) {
     // Fire and forget (closing a handle the caller's GC found unreachable): no reply.
     busy--
     return
   }
-  if (connection !== undefined) reply.ts = connection.transactionStatus
+  const ts = connection?.transactionStatus
+  let n: unknown[] | undefined
   if (notices.length > 0) {
-    reply.n = notices
+    n = notices
     notices = []
   }
-  post(reply)
+  post(id, ok, value, newHandle, ts, n)
   busy--
+  linger()
 }
 
-function post(reply: Extract<Reply, { ok: boolean }>): void {
-  try {
-    port.postMessage(reply)
-  } catch (err) {
-    // A value structured clone refuses (a custom decoder returning a function...).
-    const e = new InterfaceError(`the result cannot be passed from the worker thread: ${(err as Error).message}`, { cause: err })
-    port.postMessage({ id: reply.id, ok: false, e: serializeError(e), ts: reply.ts, n: reply.n } satisfies Reply)
+/** Sends a call's outcome: `value` is the result, or the serialized error when not `ok`. */
+function post(id: number, ok: boolean, value: unknown, h: number | undefined, ts: 'I' | 'T' | 'E' | undefined, n: unknown[] | undefined): void {
+  const flags = (ok ? 1 : 0) | (h !== undefined ? 2 : 0) | (n !== undefined ? 4 : 0)
+  let len = io.encode([id, flags, h ?? 0, ts === undefined ? 0 : ts.charCodeAt(0)], value, false)
+  if (len >= 0 && n !== undefined) len = io.append(n)
+  if (len >= 0) {
+    Atomics.store(slots, SLOT.RID, id)
+  } else {
+    // What the codec does not cover (instances of pgline's classes, Maps, typed arrays...) or does not fit.
+    let reply: Extract<Reply, { ok: boolean }>
+    if (ok) {
+      try {
+        reply = h === undefined ? { id, ok: true, v: pack(value, false) } : { id, ok: true, v: pack(value, false), h }
+      } catch (err) {
+        reply = { id, ok: false, e: serializeError(err) }
+      }
+    } else {
+      reply = { id, ok: false, e: value as SerializedError }
+    }
+    if (ts !== undefined) reply.ts = ts
+    if (n !== undefined) reply.n = n
+    try {
+      port.postMessage(reply)
+    } catch (err) {
+      // A value structured clone refuses (a custom decoder returning a function...).
+      const e = new InterfaceError(`the result cannot be passed from the worker thread: ${(err as Error).message}`, { cause: err })
+      port.postMessage({ id, ok: false, e: serializeError(e), ts: reply.ts, n: reply.n } satisfies Reply)
+    }
+    Atomics.add(slots, SLOT.POSTED, 1)
   }
   Atomics.add(slots, SLOT.SEQ, 1)
   Atomics.notify(slots, SLOT.SEQ)
