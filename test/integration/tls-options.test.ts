@@ -2,22 +2,12 @@
 // real server with certificates made here with openssl:
 // ssl_min_protocol_version / ssl_max_protocol_version bound the TLS version,
 // and sslcrl / sslcrldir make a revoked server certificate fail verification.
-import { execFileSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, ConnectionError, type Connection } from '../../src/index.js'
 import { startEmbedded, type ServerInfo } from '../support/embedded.js'
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
+import { hasOpenssl, makeCaAndServer, openssl } from '../support/openssl.js'
 
 const opensslAvailable = hasOpenssl()
 if (!opensslAvailable) console.log('tls-options.test: skipped, the openssl command is not installed (needed to make test certificates)')
@@ -26,7 +16,7 @@ let dir = ''
 let server: { info: ServerInfo; stop(): Promise<void> } | undefined
 
 function ssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
+  openssl(dir, ...args)
 }
 
 // The smallest CA configuration `openssl ca` accepts for -revoke and -gencrl.
@@ -42,11 +32,7 @@ default_crl_days = 2
 `
 
 function makeCerts(): void {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'pgline-tlsopt-'))
-  writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'root.crt', '-days', '2', '-subj', '/CN=pgline test CA')
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost')
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'root.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext')
+  dir = makeCaAndServer('pgline-tlsopt-')
   // A second CA, for a CRL from an issuer that is not the server's.
   ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other-root.crt', '-days', '2', '-subj', '/CN=someone else')
   writeFileSync(path.join(dir, 'ca.cnf'), CA_CONFIG)
@@ -181,7 +167,7 @@ describe.skipIf(!opensslAvailable)('sslcrl / sslcrldir against a real server', (
     writeFileSync(path.join(other, 'ca.cnf'), CA_CONFIG.replace('root.crt', file('other-root.crt')).replace('ca.key', file('other.key')))
     writeFileSync(path.join(other, 'index.txt'), '')
     writeFileSync(path.join(other, 'crlnumber'), '01\n')
-    execFileSync('openssl', ['ca', '-config', 'ca.cnf', '-gencrl', '-out', 'other.crl'], { cwd: other, stdio: 'ignore' })
+    openssl(other, 'ca', '-config', 'ca.cnf', '-gencrl', '-out', 'other.crl')
     const err = await refused(conninfo(`sslmode=verify-ca sslrootcert=${file('root.crt')} sslcrl=${path.join(other, 'other.crl')}`))
     expect(err.message).toMatch(/unable to get certificate CRL/)
     expect(err.message).toMatch(/has no CRL from the issuer/)

@@ -1,22 +1,12 @@
 // TLS against a real server with a CA, server and client certificates made
 // here with openssl: sslmode semantics, SCRAM-SHA-256-PLUS channel binding,
 // client certificates (plain and encrypted keys), direct TLS negotiation.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, ConnectionError, type ConnectionOptions } from '../../src/index.js'
 import { startEmbedded, type ServerInfo } from '../support/embedded.js'
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
+import { hasOpenssl, makeCaAndServer, openssl } from '../support/openssl.js'
 
 const opensslAvailable = hasOpenssl()
 if (!opensslAvailable) console.log('tls.test: skipped, the openssl command is not installed (needed to make test certificates)')
@@ -25,15 +15,11 @@ let dir = ''
 let server: { info: ServerInfo; stop(): Promise<void> } | undefined
 
 function ssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
+  openssl(dir, ...args)
 }
 
 function makeCerts(): void {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'pgline-tls-'))
-  writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'root.crt', '-days', '2', '-subj', '/CN=pgline test CA')
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost')
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'root.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext')
+  dir = makeCaAndServer('pgline-tls-')
   ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=pgline_cert')
   ssl('x509', '-req', '-in', 'client.csr', '-CA', 'root.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2')
   ssl('pkey', '-in', 'client.key', '-aes256', '-passout', 'pass:key-secret', '-out', 'client-enc.key')

@@ -18,7 +18,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import type { ServerInfo } from './embedded.js'
+import { freePort, type ServerInfo } from './embedded.js'
 
 const run = promisify(execFile)
 const HOST = '127.0.0.1'
@@ -69,16 +69,6 @@ async function unprivileged(): Promise<{ uid: number; gid: number } | undefined>
   throw new Error('running as root and found neither a postgres nor a nobody user to run pgbouncer as')
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.on('error', reject)
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 /** "1.18.0" from `pgbouncer --version`. */
 async function versionOf(bin: string): Promise<string> {
