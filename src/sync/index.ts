@@ -181,6 +181,7 @@ class Channel {
       } catch (err) {
         throw unsendable(err, args, opts.params)
       }
+      Atomics.add(this.slots, SLOT.SENT, 1)
     }
     this.kick()
     const reply = this.wait(id, limitMs, opts.connecting === true)
@@ -199,6 +200,7 @@ class Channel {
       // Nothing to report to: this is best-effort cleanup.
       return
     }
+    Atomics.add(this.slots, SLOT.SENT, 1)
     this.kick()
   }
 

@@ -39,6 +39,8 @@ export const SLOT = {
   QID: 7,
   /** Bumped by the worker after each message it posts on the port, so the caller looks there only when there is something. */
   POSTED: 8,
+  /** Bumped by the caller after each message it posts on the port, so the worker looks there only when there is something. */
+  SENT: 9,
 } as const
 export const SLOT_COUNT = 16
 export const HEARTBEAT_MS = 200

@@ -319,6 +319,8 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync
 const LINGER_MS = 1
 /** The REQ count last seen. */
 let requests = 0
+/** The caller's SENT count when the port was last found empty. */
+let sent = 0
 /** The id of the last request taken from the shared buffer. */
 let taken = 0
 /** An Atomics.waitAsync on REQ is pending. */
@@ -335,10 +337,14 @@ function take(): boolean {
   if (n === requests) return false
   requests = n
   let answered = false
-  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    const req = m.message as Request
-    if (req.id !== 0) answered = true
-    void handle(req.id, req.h, req.m, req.a, undefined)
+  const s = Atomics.load(slots, SLOT.SENT)
+  if (s !== sent) {
+    sent = s
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+      const req = m.message as Request
+      if (req.id !== 0) answered = true
+      void handle(req.id, req.h, req.m, req.a, undefined)
+    }
   }
   const q = Atomics.load(slots, SLOT.QID)
   if (q > taken) {
