@@ -373,9 +373,16 @@ function onWake(): void {
   if (!take()) listen()
 }
 
-/** After a reply: wait a moment for the next request right here, then fall back to listen(). */
+/**
+ * After a reply: wait a moment for the next request right here, then fall
+ * back to listen(). Not while a COPY pump runs on between calls (a source
+ * fed in batches): blocking would hold up its writes.
+ */
 function linger(): void {
-  if (listening || Atomics.load(slots, SLOT.CLOSED) === 1) return
+  if (listening || feeders.size > 0 || Atomics.load(slots, SLOT.CLOSED) === 1) {
+    listen()
+    return
+  }
   if (Atomics.wait(slots, SLOT.REQ, requests, LINGER_MS) === 'timed-out' || !take()) listen()
 }
 

@@ -5,6 +5,7 @@
 // short Atomics.wait after a reply or back in its event loop.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connect } from '../../src/index.js'
 import { optionsFor } from './_util.js'
 import { loadSync, type SyncApi } from '../sync/flavours.js'
 
@@ -78,5 +79,28 @@ describe('sync transport', () => {
     expect(err).toBeInstanceOf(sync.DivisionByZero)
     expect((err as { code: string }).code).toBe('22012')
     expect(conn.query('select 2 as two').rows).toEqual([{ two: 2 }])
+  })
+
+  it('answers calls made after the server ended the connection (the worker still listens once its connection is closed)', async () => {
+    const victim = sync.connectSync(optionsFor('scram') as Parameters<SyncApi['connectSync']>[0])
+    try {
+      expect(victim.query('select 1 as one').rows).toEqual([{ one: 1 }])
+      const admin = await connect(optionsFor('superuser'))
+      try {
+        await admin.query('select pg_terminate_backend($1)', [victim.processId])
+      } finally {
+        await admin.close()
+      }
+      // The worker sees the connection end (CLOSED) meanwhile; every call after it fails at once, none hangs.
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now()
+        expect(() => victim.query('select 2')).toThrow()
+        expect(Date.now() - started).toBeLessThan(5000)
+        pause(20)
+      }
+      expect(victim.closed).toBe(true)
+    } finally {
+      victim.close()
+    }
   })
 })
