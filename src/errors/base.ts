@@ -10,7 +10,20 @@ export class PglineError extends Error {
     // new.target gives the most derived class, so subclasses need not repeat this.
     Object.defineProperty(this, 'name', { value: new.target.name, writable: true, configurable: true })
   }
+
+  /**
+   * ParameterError is a TypeError (what JS code expects of a value of the
+   * wrong type) and still one of ours: `instanceof PglineError` and
+   * `instanceof InterfaceError` recognise it by a brand, since a class has
+   * one prototype chain.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
+    return (this === PglineError || this === InterfaceError) && typeof value === 'object' && value !== null && PARAMETER_ERROR in value
+  }
 }
+
+const PARAMETER_ERROR = Symbol('pgline.ParameterError')
 
 /** The ErrorResponse fields copied onto DatabaseError, minus `message` (Error's own). */
 const FIELD_KEYS = [
@@ -102,8 +115,11 @@ export class ProtocolError extends PglineError {
 /** The caller misused the API; detected before anything was sent. */
 export class InterfaceError extends PglineError {}
 
-/** A query parameter value cannot be sent (unsupported type, unencodable value). */
-export class ParameterError extends InterfaceError {
+/**
+ * A query parameter value cannot be sent (unsupported type, unencodable
+ * value): a TypeError, and `instanceof` PglineError and InterfaceError too.
+ */
+export class ParameterError extends TypeError {
   /** 0-based index into the parameter array; the SQL placeholder is `$<index + 1>`. */
   readonly index: number
   /** What the value was, e.g. 'symbol', 'function', 'object WeakMap'. */
@@ -116,6 +132,7 @@ export class ParameterError extends InterfaceError {
     options: { index: number; valueType: string; typeOid?: number; cause?: unknown },
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    Object.defineProperty(this, 'name', { value: new.target.name, writable: true, configurable: true })
     this.index = options.index
     this.valueType = options.valueType
     if (options.typeOid !== undefined) this.typeOid = options.typeOid
@@ -128,6 +145,8 @@ export class ParameterError extends InterfaceError {
  * server signature did not verify. The message names the role and method,
  * never the password. Failures the server reports are DatabaseErrors (class 28).
  */
+Object.defineProperty(ParameterError.prototype, PARAMETER_ERROR, { value: true })
+
 export class ClientAuthenticationError extends PglineError {}
 
 /** An operation (such as connecting) did not finish in the time allowed. */

@@ -218,3 +218,23 @@ describe('scripts/gen-errcodes.mjs', () => {
     }
   })
 })
+
+describe('ParameterError', () => {
+  it('is a TypeError and one of ours, and the brand does not leak to other classes', () => {
+    const e = new ParameterError('cannot encode parameter $1 as int4: got string', { index: 0, valueType: 'string', typeOid: 23 })
+    expect(e).toBeInstanceOf(TypeError)
+    expect(e).toBeInstanceOf(ParameterError)
+    expect(e).toBeInstanceOf(InterfaceError)
+    expect(e).toBeInstanceOf(PglineError)
+    expect(e).toBeInstanceOf(Error)
+    expect(e.name).toBe('ParameterError')
+    expect(e).not.toBeInstanceOf(DatabaseError)
+    expect(e).not.toBeInstanceOf(ConnectionError)
+    expect(new TypeError('x')).not.toBeInstanceOf(PglineError)
+    expect(new InterfaceError('x')).not.toBeInstanceOf(ParameterError)
+    expect(new InterfaceError('x')).toBeInstanceOf(PglineError)
+    expect(createDatabaseError({ severity: 'ERROR', code: '23505', message: 'dup' } as never)).not.toBeInstanceOf(InterfaceError)
+    expect({ index: 0 }).not.toBeInstanceOf(PglineError)
+    expect(null instanceof PglineError).toBe(false)
+  })
+})
