@@ -235,6 +235,6 @@ describe('ParameterError', () => {
     expect(new InterfaceError('x')).toBeInstanceOf(PglineError)
     expect(createDatabaseError({ severity: 'ERROR', code: '23505', message: 'dup' } as never)).not.toBeInstanceOf(InterfaceError)
     expect({ index: 0 }).not.toBeInstanceOf(PglineError)
-    expect(null instanceof PglineError).toBe(false)
+    expect((null as unknown as object) instanceof PglineError).toBe(false)
   })
 })
