@@ -31,6 +31,9 @@ export class ColumnBuilder {
     private readonly fields: Field[],
     private readonly decoders: Decoder[],
     private readonly int8AsBigInt: boolean[],
+    /** Columns whose decoders give JSON text, parsed (in batches) by `parseJson` at build(). */
+    private readonly jsonColumns: readonly number[] = [],
+    private readonly parseJson: (values: unknown[], index: number) => void = () => undefined,
   ) {
     this.values = fields.map((f, i) => this.make(f.typeOid, i, this.capacity))
     this.nulls = fields.map((f, i) => (this.typed(f.typeOid, i) ? new Uint8Array(this.capacity) : null))
@@ -83,6 +86,7 @@ export class ColumnBuilder {
 
   build(): Columns {
     const n = this.length
+    for (const i of this.jsonColumns) this.parseJson(this.values[i] as unknown[], i)
     return {
       names: this.fields.map((f) => f.name),
       values: this.values.map((c) => (Array.isArray(c) ? c : (c as Int32Array).subarray(0, n))),

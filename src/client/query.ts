@@ -138,12 +138,13 @@ export class QueryRequest implements Request {
   }
 
   private finish(command: string, rowCount: number | null): void {
+    let columns: ReturnType<RowDecoder['takeColumns']>
     try {
       this.plan?.flush()
+      columns = this.plan?.takeColumns()
     } catch (err) {
       this.error ??= err instanceof DecodeError ? err : new DecodeError(`cannot decode row: ${String(err)}`, '', 0, { cause: err })
     }
-    const columns = this.plan?.takeColumns()
     const returned = this.rows.length + this.columnRows
     const result: Result<unknown> = {
       command,

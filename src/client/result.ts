@@ -121,7 +121,15 @@ export class RowDecoder {
   private newColumns(): ColumnBuilder {
     // int8 fills a BigInt64Array only when its decoder gives bigints.
     const int8AsBigInt = this.fields.map((f) => f.typeOid === 20 && typeof this.probeInt8(f.format) === 'bigint')
-    return new ColumnBuilder(this.fields, this.decoders, int8AsBigInt)
+    // JSON columns keep the text until build(), which parses each in batches.
+    const json: number[] = []
+    const decoders = this.decoders.map((d, i) => {
+      const text = DEFERRED.get(d)
+      if (text === undefined) return d
+      json.push(i)
+      return text
+    })
+    return new ColumnBuilder(this.fields, decoders, int8AsBigInt, json, (values, i) => parseJsonColumn(values, this.fields[i]!))
   }
 
   private probeInt8(format: 0 | 1): unknown {
@@ -241,6 +249,45 @@ export class RowDecoder {
   discard(): void {
     this.pending = []
     this.pendingChars = 0
+  }
+}
+
+/** Parses a column of JSON texts (nulls stay null) in batches, in place. */
+function parseJsonColumn(values: unknown[], field: Field): void {
+  let at = 0
+  while (at < values.length) {
+    const batch: number[] = []
+    let chars = 0
+    let text = '['
+    for (; at < values.length && chars < BATCH_CHARS && batch.length < BATCH_ROWS; at++) {
+      const v = values[at] as string | null
+      if (v === null) continue
+      if (v.length > BATCH_MAX_VALUE) {
+        values[at] = parseOne(v, field)
+        continue
+      }
+      text += batch.length === 0 ? v : ',' + v
+      batch.push(at)
+      chars += v.length + 1
+    }
+    if (batch.length === 0) continue
+    let parsed: unknown[] | undefined
+    try {
+      parsed = JSON.parse(text + ']') as unknown[]
+    } catch {
+      // The server checks json and jsonb; parse one by one so the error is the value's own.
+      for (const i of batch) values[i] = parseOne(values[i] as string, field)
+      continue
+    }
+    for (let k = 0; k < batch.length; k++) values[batch[k]!] = parsed[k]
+  }
+}
+
+function parseOne(text: string, field: Field): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw columnError(field, err)
   }
 }
 

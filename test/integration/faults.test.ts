@@ -203,7 +203,7 @@ describe('a misbehaving server', () => {
     }
   })
 
-  it('rejects a value its codec cannot read with a DecodeError naming the column, and stays usable', async () => {
+  it.each(['object', 'columns'] as const)('rejects a value its codec cannot read with a DecodeError naming the column, and stays usable (rowMode %s)', async (rowMode) => {
     const server = await startFakeServer(async (conn) => {
       await conn.handshake()
       await untilSync(conn)
@@ -214,7 +214,7 @@ describe('a misbehaving server', () => {
     })
     try {
       const c = await connectTo(server.port)
-      const err = await c.query('select doc from t').catch((e: unknown) => e)
+      const err = await c.query('select doc from t', [], { rowMode }).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(DecodeError)
       expect((err as DecodeError).column).toBe('doc')
       expect((err as Error).message).toMatch(/column "doc".*114/)

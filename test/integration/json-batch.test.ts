@@ -43,6 +43,21 @@ describe('batched JSON parsing', () => {
     }
   })
 
+  it('parses JSON columns of columnar results, across batches, with NULLs and huge values', async () => {
+    const n = 9_001
+    const r = await conn.query(SQL, [n], { rowMode: 'columns' })
+    const cols = r.columns!
+    expect(cols.length).toBe(n)
+    const [g, doc, j, s] = cols.values as unknown[][]
+    for (let i = 0; i < n; i++) {
+      const e = expected(g![i] as number)
+      expect([doc![i], j![i], s![i]]).toEqual([e.doc, e.j, e.s])
+    }
+    const big = await conn.query(`select jsonb_build_object('k', repeat('z', 70000)) as a, '"\\u0041"'::json as b union all select null, null`, [], { rowMode: 'columns' })
+    expect(big.columns!.values[0]).toEqual([{ k: 'z'.repeat(70000) }, null])
+    expect(big.columns!.values[1]).toEqual(['A', null])
+  })
+
   it('parses values larger than a batch, and rows of only NULLs', async () => {
     const r = await conn.query<{ big: { k: string[] }; n: unknown }>(
       `select jsonb_build_object('k', array_agg(repeat('x', 100))) as big, null::jsonb as n from generate_series(1, 3000)`,
