@@ -827,7 +827,6 @@ export class Connection {
     first = false,
   ): Promise<Result<unknown>[]> {
     return new Promise<Result<unknown>[]>((settle, reject) => {
-      const resolve = first ? (r: Result<unknown>[]) => settle(r[0] as unknown as Result<unknown>[]) : settle
       this.checkOpen()
       this.checkOwner(token, 'query()')
       if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
@@ -857,7 +856,8 @@ export class Connection {
         abortReason: undefined,
         request: undefined,
         cleanup: undefined,
-        resolve,
+        resolve: settle as (results: Result<unknown>[]) => void,
+        first,
         reject,
       }
       this.watchAbort(p, options.signal, options.timeout ?? this.queryTimeout)
@@ -943,7 +943,7 @@ export class Connection {
     p.state = 'done'
     p.cleanup?.()
     if (err !== undefined) p.reject(err)
-    else p.resolve(results!)
+    else p.resolve(p.first ? (results![0] as unknown as Result<unknown>[]) : results!)
   }
 
   /** Writes queued queries while nothing forbids it. */
@@ -1073,7 +1073,7 @@ export class Connection {
       () => this.finish(p, undefined, []),
       (err: Error) => this.finish(p, err),
     )
-    req.onComplete = () => this.afterRequest()
+    req.onComplete = this.afterRequestFn
     this.scheduleFlush()
   }
 
@@ -1239,13 +1239,16 @@ export class Connection {
   private enqueue(p: Pending, req: QueryRequest): void {
     p.state = 'sent'
     p.request = req
-    req.onComplete = () => this.afterRequest()
+    req.onComplete = this.afterRequestFn
     this.session.enqueue(req)
     // Alone in flight (a sequential caller): write now rather than on the
     // next tick; queries issued together still go out in one write.
     if (this.session.pending === 1 && !this.flushScheduled && this.openGroups === 0) this.flush()
     else this.scheduleFlush()
   }
+
+  /** afterRequest bound once, rather than a closure per query. */
+  private readonly afterRequestFn = (): void => this.afterRequest()
 
   /** A request finished: a cancel may now target the next one, and waiting queries may go. */
   private afterRequest(): void {

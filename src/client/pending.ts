@@ -39,6 +39,8 @@ export interface Pending {
   abortReason: unknown
   request: QueryRequest | undefined
   cleanup: (() => void) | undefined
+  /** Resolve with the first result instead of the list (query()). */
+  readonly first: boolean
   resolve(results: Result<unknown>[]): void
   reject(err: Error): void
 }
