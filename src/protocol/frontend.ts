@@ -98,7 +98,7 @@ export function bind(
     } else if (typeof v === 'string') {
       const lengthAt = w.pos
       w.i32(0).str(v)
-      w.buf.writeInt32BE(w.pos - lengthAt - 4, lengthAt)
+      w.patchI32(lengthAt, w.pos - lengthAt - 4)
     } else {
       w.i32(v.length).bytes(v)
     }

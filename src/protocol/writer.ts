@@ -53,7 +53,7 @@ export class Writer {
   end(): this {
     const at = this.lengthAt
     if (at === -1) throw new Error('Writer: no open message')
-    this.buf.writeInt32BE(this.pos - at, at)
+    this.patchI32(at, this.pos - at)
     this.lengthAt = -1
     this.msgStart = -1
     return this
@@ -78,6 +78,26 @@ export class Writer {
     throw new RangeError(`Writer: ${message}`)
   }
 
+  // Bytes by hand, after our own range checks: Buffer's writeInt*BE check
+  // the arguments again, which costs more than the write. Typed-array stores
+  // keep the low 8 bits, which is two's complement for negative values.
+  private put16(v: number): void {
+    const buf = this.buf
+    const pos = this.pos
+    buf[pos] = v >>> 8
+    buf[pos + 1] = v
+    this.pos = pos + 2
+  }
+
+  /** Writes a 32-bit big-endian value at `at` (signed or unsigned, range already checked). */
+  patchI32(at: number, v: number): void {
+    const buf = this.buf
+    buf[at] = v >>> 24
+    buf[at + 1] = v >>> 16
+    buf[at + 2] = v >>> 8
+    buf[at + 3] = v
+  }
+
   u8(v: number): this {
     this.ensure(1)
     this.buf[this.pos++] = v
@@ -87,8 +107,7 @@ export class Writer {
   i16(v: number): this {
     if (!(v >= -0x8000 && v <= 0x7fff)) this.fail(`${v} does not fit an Int16`)
     this.ensure(2)
-    this.buf.writeInt16BE(v, this.pos)
-    this.pos += 2
+    this.put16(v)
     return this
   }
 
@@ -96,15 +115,14 @@ export class Writer {
   u16(v: number): this {
     if (!(v >= 0 && v <= 0xffff)) this.fail(`${v} does not fit a UInt16`)
     this.ensure(2)
-    this.buf.writeUInt16BE(v, this.pos)
-    this.pos += 2
+    this.put16(v)
     return this
   }
 
   i32(v: number): this {
     if (!(v >= -0x80000000 && v <= 0x7fffffff)) this.fail(`${v} does not fit an Int32`)
     this.ensure(4)
-    this.buf.writeInt32BE(v, this.pos)
+    this.patchI32(this.pos, v)
     this.pos += 4
     return this
   }
@@ -113,7 +131,7 @@ export class Writer {
   u32(v: number): this {
     if (!(v >= 0 && v <= 0xffffffff)) this.fail(`${v} does not fit a UInt32`)
     this.ensure(4)
-    this.buf.writeUInt32BE(v, this.pos)
+    this.patchI32(this.pos, v)
     this.pos += 4
     return this
   }
