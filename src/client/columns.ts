@@ -21,10 +21,27 @@ type TypedCtor = Int16ArrayConstructor | Int32ArrayConstructor | Float32ArrayCon
 // int2, int4, int8, float4, float8
 const TYPED: Record<number, TypedCtor> = { 21: Int16Array, 23: Int32Array, 20: BigInt64Array, 700: Float32Array, 701: Float64Array }
 
+const KIND_ARRAY = 0
+const KIND_INT16 = 1
+const KIND_INT32 = 2
+const KIND_FLOAT32 = 3
+const KIND_FLOAT64 = 4
+const KIND_BIGINT64 = 5
+
+function kindOf(col: Column): number {
+  if (Array.isArray(col)) return KIND_ARRAY
+  if (col instanceof Int16Array) return KIND_INT16
+  if (col instanceof Int32Array) return KIND_INT32
+  if (col instanceof Float32Array) return KIND_FLOAT32
+  if (col instanceof Float64Array) return KIND_FLOAT64
+  return KIND_BIGINT64
+}
+
 export class ColumnBuilder {
   private values: Column[]
   private nulls: (Uint8Array | null)[]
   private capacity = 64
+  private readonly kinds: number[]
   length = 0
 
   constructor(
@@ -36,6 +53,7 @@ export class ColumnBuilder {
     private readonly parseJson: (values: unknown[], index: number) => void = () => undefined,
   ) {
     this.values = fields.map((f, i) => this.make(f.typeOid, i, this.capacity))
+    this.kinds = this.values.map(kindOf)
     this.nulls = fields.map((f, i) => (this.typed(f.typeOid, i) ? new Uint8Array(this.capacity) : null))
   }
 
@@ -71,15 +89,37 @@ export class ColumnBuilder {
   append(buf: Buffer, offsets: Int32Array): void {
     if (this.length === this.capacity) this.grow()
     const row = this.length++
-    for (let i = 0; i < this.decoders.length; i++) {
+    const kinds = this.kinds
+    for (let i = 0; i < kinds.length; i++) {
       const start = offsets[2 * i]!
       const col = this.values[i]!
       if (start === -1) {
         const mask = this.nulls[i]
         if (mask) mask[row] = 1
         else (col as unknown[])[row] = null
-      } else {
-        ;(col as unknown[])[row] = this.decoders[i]!(buf, start, offsets[2 * i + 1]!)
+        continue
+      }
+      const v = this.decoders[i]!(buf, start, offsets[2 * i + 1]!)
+      // One store per kind of array, so each store site sees one kind
+      // (a single site for all of them is megamorphic and several times slower).
+      switch (kinds[i]) {
+        case KIND_ARRAY:
+          ;(col as unknown[])[row] = v
+          break
+        case KIND_INT32:
+          ;(col as Int32Array)[row] = v as number
+          break
+        case KIND_FLOAT64:
+          ;(col as Float64Array)[row] = v as number
+          break
+        case KIND_BIGINT64:
+          ;(col as BigInt64Array)[row] = v as bigint
+          break
+        case KIND_INT16:
+          ;(col as Int16Array)[row] = v as number
+          break
+        default:
+          ;(col as Float32Array)[row] = v as number
       }
     }
   }
