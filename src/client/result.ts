@@ -72,6 +72,18 @@ const DEFERRED = new Map<Decoder, Decoder>([
   [decodeJsonText, decodeJsonString],
 ])
 
+/** The decoders with the built-in JSON ones swapped for their text, and the indexes swapped. */
+function deferJson(decoders: Decoder[]): { decoders: Decoder[]; json: number[] } {
+  const json: number[] = []
+  const out = decoders.map((d, i) => {
+    const text = DEFERRED.get(d)
+    if (text === undefined) return d
+    json.push(i)
+    return text
+  })
+  return { decoders: out, json }
+}
+
 export class RowDecoder {
   private readonly names: string[]
   private readonly decoders: Decoder[]
@@ -96,14 +108,10 @@ export class RowDecoder {
       this.columns = this.newColumns()
       return
     }
-    const keys: (string | number)[] = []
-    this.decoders = decoders.map((d, i) => {
-      const text = DEFERRED.get(d)
-      if (text === undefined) return d
-      keys.push(mode === 'array' ? i : this.names[i]!)
-      this.jsonFields.push(fields[i]!)
-      return text
-    })
+    const deferred = deferJson(decoders)
+    this.decoders = deferred.decoders
+    const keys = deferred.json.map((i) => (mode === 'array' ? i : this.names[i]!))
+    for (const i of deferred.json) this.jsonFields.push(fields[i]!)
     if (mode === 'object') {
       this.makeRow = compileRowMaker(this.names)
       // Duplicate column names: the later column wins the key, so a JSON text
@@ -122,13 +130,7 @@ export class RowDecoder {
     // int8 fills a BigInt64Array only when its decoder gives bigints.
     const int8AsBigInt = this.fields.map((f) => f.typeOid === 20 && typeof this.probeInt8(f.format) === 'bigint')
     // JSON columns keep the text until build(), which parses each in batches.
-    const json: number[] = []
-    const decoders = this.decoders.map((d, i) => {
-      const text = DEFERRED.get(d)
-      if (text === undefined) return d
-      json.push(i)
-      return text
-    })
+    const { decoders, json } = deferJson(this.decoders)
     return new ColumnBuilder(this.fields, decoders, int8AsBigInt, json, (values, i) => parseJsonColumn(values, this.fields[i]!))
   }
 
