@@ -165,11 +165,11 @@ export function pglineContender(label: string, make: (conn: Connection) => () =>
   }
 }
 
-export function pgContender(label: string, make: (client: pg.Client) => () => Promise<unknown>): Contender {
+export function pgContender(label: string, make: (client: pg.Client) => () => Promise<unknown>, config: pg.ClientConfig = {}): Contender {
   return {
     label,
     async open(t) {
-      const client = await openPg(t)
+      const client = await openPg(t, config)
       return { call: make(client), close: () => client.end() }
     },
   }

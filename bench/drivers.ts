@@ -21,8 +21,8 @@ export function openPgline(t: BenchTarget): Promise<Connection> {
   return connect(t)
 }
 
-export async function openPg(t: BenchTarget): Promise<pg.Client> {
-  const client = new pg.Client(t)
+export async function openPg(t: BenchTarget, extra: pg.ClientConfig = {}): Promise<pg.Client> {
+  const client = new pg.Client({ ...t, ...extra })
   await client.connect()
   return client
 }

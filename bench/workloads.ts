@@ -114,6 +114,15 @@ const perQueryWorkloads: Workload[] = [
         const id = idStream(USERS)
         return () => Promise.all(times(IN_FLIGHT, () => client.query({ name: 'point_select', text: POINT_SELECT, values: [id()] })))
       }),
+      // pg 8.23's pipeline mode: queries are written without waiting for earlier results.
+      pgContender(
+        'pg (pipeline: true, named statement)',
+        (client) => {
+          const id = idStream(USERS)
+          return () => Promise.all(times(IN_FLIGHT, () => client.query({ name: 'point_select', text: POINT_SELECT, values: [id()] })))
+        },
+        { pipeline: true },
+      ),
       postgresJsContender('postgres.js', (sql) => {
         const id = idStream(USERS)
         return () => Promise.all(times(IN_FLIGHT, () => sql`select id, name, email, created_at from users where id = ${id()}`))
@@ -180,6 +189,11 @@ const perQueryWorkloads: Workload[] = [
         return client.query(INSERT, [id, `v${id}`])
       })),
       pgContender('pg (Promise.all)', (client) => () => Promise.all(insertIds(INSERTS).map((id) => client.query(INSERT, [id, `v${id}`])))),
+      pgContender(
+        'pg (pipeline: true, Promise.all)',
+        (client) => () => Promise.all(insertIds(INSERTS).map((id) => client.query({ name: 'bench_ins', text: INSERT, values: [id, `v${id}`] }))),
+        { pipeline: true },
+      ),
       postgresJsContender('postgres.js (Promise.all)', (sql) => () =>
         Promise.all(insertIds(INSERTS).map((id) => sql`insert into bench_ins (id, v) values (${id}, ${`v${id}`})`)),
       ),
@@ -247,6 +261,14 @@ const perQueryWorkloads: Workload[] = [
         const id = idStream(BIG)
         return () => Promise.all(times(LOOKUPS, () => client.query({ name: 'big_lookup', text: BIG_LOOKUP, values: [id()] })))
       }),
+      pgContender(
+        'pg (pipeline: true, named statement)',
+        (client) => {
+          const id = idStream(BIG)
+          return () => Promise.all(times(LOOKUPS, () => client.query({ name: 'big_lookup', text: BIG_LOOKUP, values: [id()] })))
+        },
+        { pipeline: true },
+      ),
       postgresJsContender('postgres.js', (sql) => {
         const id = idStream(BIG)
         return () => Promise.all(times(LOOKUPS, () => sql`select id, payload from big where id = ${id()}`))
