@@ -36,6 +36,19 @@ function insertIds(n: number): number[] {
   return times(n, (k) => first + k)
 }
 
+/**
+ * pg running `n` executions of a named statement at once, ids drawn from
+ * 1..rows: queued one after another, and in pg 8.23's pipeline mode
+ * (`pipeline: true`: written without waiting for earlier results).
+ */
+function pgNamedAtOnce(name: string, text: string, rows: number, n: number): Contender[] {
+  const make = (client: pg.Client) => {
+    const id = idStream(rows)
+    return () => Promise.all(times(n, () => client.query({ name, text, values: [id()] })))
+  }
+  return [pgContender('pg (named statement)', make), pgContender('pg (pipeline: true, named statement)', make, { pipeline: true })]
+}
+
 // ---- the workloads ---------------------------------------------------------
 
 const IN_FLIGHT = 100
@@ -110,19 +123,7 @@ const perQueryWorkloads: Workload[] = [
         const id = idStream(USERS)
         return () => Promise.all(times(IN_FLIGHT, () => client.query(POINT_SELECT, [id()])))
       }),
-      pgContender('pg (named statement)', (client) => {
-        const id = idStream(USERS)
-        return () => Promise.all(times(IN_FLIGHT, () => client.query({ name: 'point_select', text: POINT_SELECT, values: [id()] })))
-      }),
-      // pg 8.23's pipeline mode: queries are written without waiting for earlier results.
-      pgContender(
-        'pg (pipeline: true, named statement)',
-        (client) => {
-          const id = idStream(USERS)
-          return () => Promise.all(times(IN_FLIGHT, () => client.query({ name: 'point_select', text: POINT_SELECT, values: [id()] })))
-        },
-        { pipeline: true },
-      ),
+      ...pgNamedAtOnce('point_select', POINT_SELECT, USERS, IN_FLIGHT),
       postgresJsContender('postgres.js', (sql) => {
         const id = idStream(USERS)
         return () => Promise.all(times(IN_FLIGHT, () => sql`select id, name, email, created_at from users where id = ${id()}`))
@@ -257,18 +258,7 @@ const perQueryWorkloads: Workload[] = [
         const id = idStream(BIG)
         return () => Promise.all(times(LOOKUPS, () => client.query(BIG_LOOKUP, [id()])))
       }),
-      pgContender('pg (named statement)', (client) => {
-        const id = idStream(BIG)
-        return () => Promise.all(times(LOOKUPS, () => client.query({ name: 'big_lookup', text: BIG_LOOKUP, values: [id()] })))
-      }),
-      pgContender(
-        'pg (pipeline: true, named statement)',
-        (client) => {
-          const id = idStream(BIG)
-          return () => Promise.all(times(LOOKUPS, () => client.query({ name: 'big_lookup', text: BIG_LOOKUP, values: [id()] })))
-        },
-        { pipeline: true },
-      ),
+      ...pgNamedAtOnce('big_lookup', BIG_LOOKUP, BIG, LOOKUPS),
       postgresJsContender('postgres.js', (sql) => {
         const id = idStream(BIG)
         return () => Promise.all(times(LOOKUPS, () => sql`select id, payload from big where id = ${id()}`))
