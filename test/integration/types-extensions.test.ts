@@ -3,7 +3,7 @@ import type { Connection } from '../../src/index.js'
 import { ParameterError } from '../../src/errors.js'
 import { extensionTypes, TypeMap, type EncodedParam } from '../../src/types/index.js'
 import { connectAs } from './_util.js'
-import { checkArray, checkType, type Case } from './types-helpers.js'
+import { checkArray, checkType, lit, type Case } from './types-helpers.js'
 
 let conn: Connection
 
@@ -20,7 +20,7 @@ afterAll(async () => {
   await conn?.close()
 })
 
-const c = (literal: string, value?: unknown): Case => ({ literal: `'${literal.replace(/'/g, "''")}'`, ...(value === undefined ? {} : { value }) })
+const c = lit
 
 async function oidOf(name: string): Promise<[number, number]> {
   const r = await conn.query<{ oid: number; typarray: number }>(`select oid, typarray from pg_type where typname = $1`, [name])

@@ -3,7 +3,7 @@ import type { Connection } from '../../src/index.js'
 import { PgRange, TypeMap, defaultTypeMap } from '../../src/types/index.js'
 import * as O from '../../src/types/oids.js'
 import { connectAs } from './_util.js'
-import { checkArray, checkType, type Case } from './types-helpers.js'
+import { checkArray, checkType, lit, type Case } from './types-helpers.js'
 
 let conn: Connection
 
@@ -14,11 +14,7 @@ afterAll(async () => {
   await conn?.close()
 })
 
-const c = (literal: string, value?: unknown, roundTrip?: Case['roundTrip']): Case => ({
-  literal: `'${literal}'`,
-  ...(value === undefined ? {} : { value }),
-  ...(roundTrip ? { roundTrip } : {}),
-})
+const c = lit
 
 const GEOMETRY: ReadonlyArray<readonly [string, number, number, Case[]]> = [
   ['point', O.POINT, O.POINT_ARRAY, [c('(1.5,-2)', { x: 1.5, y: -2 }), c('(NaN,Infinity)', { x: NaN, y: Infinity }), c('(-0,1e-300)', { x: -0, y: 1e-300 }), c('(1e+20,0.1)')]],

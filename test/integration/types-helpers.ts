@@ -36,6 +36,15 @@ export interface Case {
   roundTrip?: 'skip' | 'value'
 }
 
+/** A case for the literal `'text'` (quotes doubled), optionally pinned to a JS value. */
+export function lit(literal: string, value?: unknown, roundTrip?: Case['roundTrip']): Case {
+  return {
+    literal: `'${literal.replace(/'/g, "''")}'`,
+    ...(value === undefined ? {} : { value }),
+    ...(roundTrip ? { roundTrip } : {}),
+  }
+}
+
 export interface CheckOptions {
   /** Type map for decoding (e.g. one with TypeOptions). */
   types?: TypeMap

@@ -3,7 +3,7 @@ import type { Connection } from '../../src/index.js'
 import { TypeMap, defaultTypeMap } from '../../src/types/index.js'
 import * as O from '../../src/types/oids.js'
 import { connectAs } from './_util.js'
-import { checkArray, checkType, type Case } from './types-helpers.js'
+import { checkArray, checkType, lit, type Case } from './types-helpers.js'
 
 let conn: Connection
 
@@ -14,11 +14,7 @@ afterAll(async () => {
   await conn?.close()
 })
 
-const c = (literal: string, value?: unknown, roundTrip?: Case['roundTrip']): Case => ({
-  literal: `'${literal}'`,
-  ...(value === undefined ? {} : { value }),
-  ...(roundTrip ? { roundTrip } : {}),
-})
+const c = lit
 
 describe('TypeOptions against the server', () => {
   it("int8 'number' and 'string'", async () => {
