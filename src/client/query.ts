@@ -2,7 +2,7 @@
 // one Result per statement, the first error, and the decode plan of the
 // current result.
 
-import { ConnectionError, PglineError, ProtocolError } from '../errors/base.js'
+import { ConnectionError, ProtocolError } from '../errors/base.js'
 import { createDatabaseError } from '../errors.js'
 import type { DatabaseError } from '../errors.js'
 import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'

@@ -18,7 +18,7 @@ function checkVersion(buf: Buffer, start: number, type: string): void {
 
 /** Binary jsonb is a version byte (only 1 exists) followed by the JSON text. */
 export function decodeJsonbBinary(buf: Buffer, start: number, end: number): unknown {
-  if (buf[start] !== 1) checkVersion(buf, start, 'jsonb')
+  checkVersion(buf, start, 'jsonb')
   return JSON.parse(decodeUtf8(buf, start + 1, end))
 }
 
