@@ -19,9 +19,10 @@ import type tls from 'node:tls'
 import { defaultTypeMap, TypeMap } from '../types/type-map.js'
 import type { TypeOptions } from '../types/codec.js'
 import { DescribeRequest, type Description } from './describe.js'
-import { encodeTyped, encodeUntyped } from './params.js'
+import { checkParamCount, checkSqlText, encodeTyped, encodeUntyped } from './params.js'
 import { canceledError, isStaleStatement, type Pending } from './pending.js'
 import { maxPlaceholder } from './placeholders.js'
+import { rejectionWithCallerFrames } from './caller-frames.js'
 import { GroupRequest, Pipeline, type PipelineHost } from './pipeline.js'
 import { QueryRequest, type QueryHooks } from './query.js'
 import { runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
@@ -30,10 +31,9 @@ import { CopyIn, CopyInRequest, CopyOut, textRowEncoder, type CopyHost, type Cop
 import { formatOf } from './copy-format.js'
 import { binaryColumns, copyTarget, isIterable, type CopyOptions } from './copy-setup.js'
 import { copyBinaryEncoder } from './copy-binary.js'
-import { once } from 'node:events'
 import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
 import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
-import { RowDecoder, type Field, type Result, type Row, type RowMode } from './result.js'
+import { RowDecoder, type ColumnsResult, type Field, type Result, type Row, type RowMode } from './result.js'
 import { StatementCache, type CachedStatement } from './statement-cache.js'
 
 export interface QueryOptions {
@@ -78,6 +78,14 @@ export interface ConnectionOptions extends ConnectOptions {
   statementCacheSize?: number
   /** Default per-query timeout in milliseconds (0: none). */
   queryTimeout?: number
+  /**
+   * Milliseconds to wait for the server's answer after a query was canceled
+   * (its timeout, queryTimeout or signal): past that the server or the
+   * network is taken for gone, the connection is closed and every request
+   * on it rejects with ConnectionError. Default 5000; 0 or Infinity: wait
+   * for the server however long it takes.
+   */
+  cancelGrace?: number
   /** The server's statement_timeout, set at startup (milliseconds). */
   statementTimeout?: number
   /** Queries written but not yet answered before further ones wait in the client (default 1000). */
@@ -108,6 +116,8 @@ export interface StatementDescription {
 export interface PreparedStatement extends StatementDescription {
   readonly name: string
   readonly sql: string
+  execute<R extends unknown[] = unknown[]>(params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  execute(params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
   execute<R = Row>(params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
   close(): Promise<void>
 }
@@ -120,6 +130,7 @@ export interface PipelineGroupState {
 }
 
 const EMPTY: readonly unknown[] = []
+const DEFAULT_CANCEL_GRACE = 5_000
 
 export class Connection {
   /** The connection's type map: register codecs here to affect only this connection. */
@@ -132,6 +143,7 @@ export class Connection {
   private readonly resultFormat: ResultFormat
   private readonly pooler: 'transaction' | undefined
   private readonly queryTimeout: number
+  private readonly cancelGrace: number
   private readonly maxInFlight: number
   private socket: net.Socket | undefined
   private flushScheduled = false
@@ -163,6 +175,10 @@ export class Connection {
   private openGroups = 0
   /** Queries that were sent and asked to be canceled, in the order they run. */
   private readonly cancelWanted = new Set<Request>()
+  /** The first close() call's promise. */
+  private closing: Promise<void> | undefined
+  /** close() waits for the client's queue to empty: called by drain() when it has, or by destroy(). */
+  private onIdle: (() => void) | undefined
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -175,6 +191,10 @@ export class Connection {
     this.prepareByDefault = (options.prepare ?? this.pooler !== 'transaction') && this.cache.capacity > 0
     this.resultFormat = checkResultFormat(options.resultFormat ?? 'auto')
     this.queryTimeout = options.queryTimeout ?? 0
+    this.cancelGrace = options.cancelGrace ?? DEFAULT_CANCEL_GRACE
+    if (typeof this.cancelGrace !== 'number' || !(this.cancelGrace >= 0)) {
+      throw new InterfaceError(`cancelGrace must be a non-negative number of milliseconds, got ${String(options.cancelGrace)}`)
+    }
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000)
     if (config.onNotice) this.noticeListeners.push(config.onNotice)
     if (options.debug ?? process.env.PGLINE_DEBUG === '1') {
@@ -423,8 +443,12 @@ export class Connection {
 
   /**
    * Runs one statement with the extended protocol. `$1..$n` placeholders
-   * take `params` in order.
+   * take `params` in order. Rows are objects; with `rowMode: 'array'`
+   * arrays (`R` a tuple if you like), with `'columns'` in `result.columns`.
    */
+  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
   query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: QueryOptions = {}): Promise<Result<R>> {
     return this.submit(undefined, 'extended', sql, params, options, undefined, undefined, undefined, undefined, true) as unknown as Promise<Result<R>>
   }
@@ -433,6 +457,9 @@ export class Connection {
    * Runs SQL through the simple protocol: several statements separated by
    * semicolons, no parameters, one Result per statement.
    */
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
+  simpleQuery(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
+  simpleQuery<R = Row>(sql: string, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
   simpleQuery<R = Row>(sql: string, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
     return this.submit(undefined, 'simple', sql, EMPTY, options) as Promise<Result<R>[]>
   }
@@ -566,10 +593,11 @@ export class Connection {
       sql,
       paramTypes: d.paramOids,
       fields: d.fields,
-      execute: <R = Row>(params: readonly unknown[] = EMPTY, options: QueryOptions = {}) => {
+      // The cast gives it the rowMode overloads of PreparedStatement.execute.
+      execute: (<R = Row>(params: readonly unknown[] = EMPTY, options: QueryOptions = {}) => {
         if (closed) return Promise.reject(new InterfaceError(`prepared statement ${stmt.name} was closed`))
         return this.submit(undefined, 'extended', sql, params, options, undefined, stmt).then((r) => r[0] as Result<R>)
-      },
+      }) as PreparedStatement['execute'],
       close: async () => {
         if (closed) return
         closed = true
@@ -598,6 +626,8 @@ export class Connection {
    * so memory stays flat. The connection is held until the loop ends;
    * `break` closes the portal and leaves the connection usable.
    */
+  stream<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: StreamOptions & { rowMode: 'array' }): RowStream<R>
+  stream<R = Row>(sql: string, params?: readonly unknown[], options?: StreamOptions): RowStream<R>
   stream<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: StreamOptions = {}): RowStream<R> {
     return this.streamFor<R>(undefined, sql, params, options)
   }
@@ -692,11 +722,12 @@ export class Connection {
     }
     const host: CopyHost = {
       sendData: async (data) => {
+        if (this.destroyed) throw this.copyLost()
         fe.copyData(this.writer, data)
         if (this.writer.length >= 256 * 1024) this.flush()
         else this.scheduleFlush()
         const s = this.socket
-        if (s !== undefined && s.writableNeedDrain && !s.destroyed) await once(s, 'drain')
+        if (s !== undefined && s.writableNeedDrain && !s.destroyed) await this.drained(s)
       },
       sendDone: () => {
         fe.copyDone(this.writer)
@@ -749,6 +780,37 @@ export class Connection {
       host,
       format,
     )
+  }
+
+  /**
+   * Resolves when the socket takes more data; rejects with a ConnectionError
+   * if the connection ends first (a raw 'drain' wait would never settle, and
+   * the socket's own error is a bare ECONNRESET/EPIPE).
+   */
+  private drained(s: net.Socket): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        s.off('drain', onDrain)
+        s.off('close', onEnd)
+        this.closeListeners.splice(this.closeListeners.indexOf(onEnd), 1)
+      }
+      const onDrain = (): void => {
+        done()
+        resolve()
+      }
+      const onEnd = (): void => {
+        done()
+        reject(this.copyLost())
+      }
+      s.on('drain', onDrain)
+      s.on('close', onEnd)
+      this.closeListeners.push(onEnd)
+    })
+  }
+
+  private copyLost(): ConnectionError {
+    const why = this.closeError ?? this.lostError
+    return new ConnectionError(`the connection ended during COPY FROM STDIN${why ? `: ${why.message}` : ''}`, { retrySafe: false, cause: why })
   }
 
   /** Column type OIDs of a COPY: the ones given (OIDs or type names), or described from its table or query. */
@@ -830,14 +892,19 @@ export class Connection {
       this.checkOpen()
       this.checkOwner(token, 'query()')
       if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
+      checkSqlText(sql)
       if ((kind === 'extended' || kind === 'pipelined' || kind === 'stream') && statement === undefined) {
         if (!Array.isArray(params)) throw new InterfaceError('query parameters must be an array')
         const expected = maxPlaceholder(sql)
+        // Past 65535 the server would read a wrapped count: refuse before writing anything.
+        checkParamCount(Math.max(expected, params.length))
         if (params.length !== expected) {
           throw new InterfaceError(
             `the query uses ${expected} parameter${expected === 1 ? '' : 's'} ($1..$${expected}) but ${params.length} ${params.length === 1 ? 'was' : 'were'} given`,
           )
         }
+      } else if (kind === 'describe') {
+        checkParamCount(maxPlaceholder(sql))
       }
       const p: Pending = {
         sql,
@@ -901,14 +968,53 @@ export class Connection {
       this.waiting.splice(this.waiting.indexOf(p), 1)
       this.finish(p, canceledError(p.sql, p.abortReason, false))
       this.drain()
+    } else if (p.state === 'sent' && p.kind === 'pipelined') {
+      // A statement inside a Sync group: the group is one request to the
+      // session, so cancel it only while it runs; holding writes here could
+      // block the group's own Sync.
+      const key = this.session.secretKey
+      if (key !== undefined && p.group?.request !== undefined && this.session.current === p.group.request) {
+        sendCancel(this.config, this.session.processId, key).catch(() => undefined)
+      }
+      this.giveUpAfterGrace(p)
     } else if (p.state === 'sent' && p.request !== undefined) {
       // Nothing more is written until the cancel has settled, so it cannot
       // reach a query sent after this one.
       this.cancelWanted.add(p.request)
       this.holds++
       this.maybeSendCancel()
+      this.giveUpAfterGrace(p)
+    } else {
+      // 'describing': the description comes back quickly and dispatch sees
+      // abortReason; unless the server is gone.
+      this.giveUpAfterGrace(p)
     }
-    // 'describing': the description comes back quickly; dispatch sees abortReason.
+  }
+
+  /**
+   * A canceled query whose server says nothing for cancelGrace ms after the
+   * cancel (a stalled network, a black-holed cancel connection): waiting on
+   * would never end, so the connection is closed and every request on it
+   * rejects, as pgx does when a deadline passes.
+   */
+  private giveUpAfterGrace(p: Pending): void {
+    const grace = this.cancelGrace
+    if (!(grace > 0) || grace === Infinity) return
+    const timer = setTimeout(() => {
+      if (p.state === 'done' || this.destroyed) return
+      const why = p.abortReason instanceof Error ? p.abortReason.message : 'the query was canceled'
+      this.destroy(
+        new ConnectionError(`${why}, and the server did not answer within ${grace} ms of the cancel (cancelGrace): the connection was closed`, {
+          retrySafe: false,
+          cause: p.abortReason,
+        }),
+      )
+    }, grace)
+    const previous = p.cleanup
+    p.cleanup = () => {
+      clearTimeout(timer)
+      previous?.()
+    }
   }
 
   /** Sends a CancelRequest when the query to cancel is the one running now. */
@@ -942,7 +1048,7 @@ export class Connection {
     if (p.state === 'done') return
     p.state = 'done'
     p.cleanup?.()
-    if (err !== undefined) p.reject(err)
+    if (err !== undefined) p.resolve(rejectionWithCallerFrames(err) as unknown as Result<unknown>[])
     else p.resolve(p.first ? (results![0] as unknown as Result<unknown>[]) : results!)
   }
 
@@ -950,6 +1056,11 @@ export class Connection {
   private drain(): void {
     while (this.waiting.length > 0 && this.holds === 0 && this.session.pending < this.maxInFlight && !this.isClosed) {
       this.dispatch(this.waiting.shift()!)
+    }
+    if (this.onIdle !== undefined && ((this.waiting.length === 0 && this.holds === 0) || this.owner !== undefined)) {
+      const idle = this.onIdle
+      this.onIdle = undefined
+      idle()
     }
   }
 
@@ -1293,24 +1404,43 @@ export class Connection {
     s.write(this.writer.flush())
   }
 
-  /** Sends Terminate after the queries already queued and closes the socket. */
-  async close(): Promise<void> {
+  /**
+   * Sends Terminate after the queries already queued or in flight and closes
+   * the socket; those queries finish first. A transaction, stream or COPY
+   * left open by its owner is not waited for: the server drops it when the
+   * connection ends, and its later calls reject. Calling close() again
+   * returns the first call's promise.
+   */
+  close(): Promise<void> {
     this.closedByUser = true // from now on, using the connection is the caller's mistake
-    if (this.isClosed) return this.closedPromise
-    // Queries still waiting in the client go first; then Terminate. A COPY,
-    // stream or transaction left open by its owner is not waited for: the
-    // server drops it when the connection ends.
-    while ((this.waiting.length > 0 || this.holds > 0) && this.owner === undefined) {
-      await new Promise((r) => setTimeout(r, 1))
-      if (this.destroyed) break
+    this.closing ??= this.closeNow()
+    return this.closing
+  }
+
+  private async closeNow(): Promise<void> {
+    // Closed already by the server or the network: nothing to say goodbye to.
+    if (this.isClosed) return this.socket === undefined || this.destroyed ? undefined : this.closedPromise
+    // Queries still waiting in the client go first; then Terminate.
+    if ((this.waiting.length > 0 || this.holds > 0) && this.owner === undefined) {
+      await new Promise<void>((resolve) => (this.onIdle = resolve))
     }
     this.markClosed()
+    // Queued by a transaction or pipeline after close() was called: never sent.
+    for (const p of this.waiting.splice(0)) {
+      this.finish(p, new ConnectionError('the connection was closed before the query was sent', { retrySafe: true }))
+    }
     const socket = this.socket
     if (socket === undefined || socket.destroyed) return
+    this.closeError ??= new ConnectionError('the connection was closed by close() before the server answered', { retrySafe: false })
     fe.terminate(this.writer)
     this.flushScheduled = false
     if (this.writer.length > 0) socket.write(this.writer.flush())
     socket.end()
+    if (this.session.pending > 0) {
+      // Requests in flight: the server answers them before it reads
+      // Terminate, then closes; until then the socket keeps the process alive.
+      return this.closedPromise
+    }
     // Done once Terminate and our FIN are with the kernel, as libpq's
     // PQfinish: waiting for the server's FIN too would add its backend's
     // exit to every close (about a millisecond). The socket, unreferenced,
@@ -1321,6 +1451,26 @@ export class Connection {
       socket.once('finish', resolve)
       socket.once('close', resolve)
     })
+  }
+
+  /** For JSON.stringify and inspect: where it is connected and its state; never the config's secrets or the TLS settings. */
+  toJSON(): { host: string; port: number; database: string; user: string; processId: number; state: 'idle' | 'busy' | 'closed'; inFlight: number } {
+    return {
+      host: this.config.host,
+      port: this.config.port,
+      database: this.config.database,
+      user: this.config.user,
+      processId: this.session.processId,
+      state: this.isClosed ? 'closed' : this.busy ? 'busy' : 'idle',
+      inFlight: this.session.pending + this.waiting.length,
+    }
+  }
+
+  // console.log(conn) prints that summary instead of every internal field
+  // (hundreds of lines, the TLS key passphrase among them). Node finds the
+  // method by this registered symbol, so node:util need not be imported.
+  [Symbol.for('nodejs.util.inspect.custom')](depth: number, options: object, inspect: (value: unknown, options?: object) => string): string {
+    return depth < 0 ? '[Connection]' : `Connection ${inspect(this.toJSON(), { ...options, breakLength: Infinity })}`
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -1347,7 +1497,10 @@ export class Connection {
     this.session.die(err)
     for (const p of waiting) this.finish(p, new ConnectionError(`connection lost before the query was sent: ${err.message}`, { retrySafe: true, cause: err }))
     if (this.socket !== undefined && !this.socket.destroyed) this.socket.destroy()
-    emit(this.closeListeners, byClient && this.session.pending === 0 ? undefined : err)
+    const idle = this.onIdle
+    this.onIdle = undefined
+    idle?.()
+    emit([...this.closeListeners], byClient && this.session.pending === 0 ? undefined : err)
   }
 }
 

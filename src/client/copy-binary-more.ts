@@ -3,11 +3,21 @@
 // "char", ranges and multiranges. Each takes the JS shape the decoders give.
 
 import { ParameterError } from '../errors/base.js'
+import { isWellFormed, LONE_SURROGATE, valueType } from '../types/param.js'
 import type { BinaryEncode } from './copy-binary.js'
 
 function refuse(column: number, value: unknown, what: string): never {
   const type = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
   throw new ParameterError(`column ${column + 1}: cannot write ${type} as ${what} in binary COPY`, { index: column, valueType: typeof value })
+}
+
+/** A text value's UTF-8 bytes; a lone surrogate is refused, since Buffer.from would send U+FFFD for it. */
+export function utf8(text: string, column: number, value: unknown = text): Buffer {
+  if (!isWellFormed(text)) {
+    const what = typeof value === 'string' ? 'the string' : 'its text form'
+    throw new ParameterError(`column ${column + 1}: ${what} contains ${LONE_SURROGATE}`, { index: column, valueType: valueType(value) })
+  }
+  return Buffer.from(text)
 }
 
 function f8(values: number[]): Buffer {
@@ -146,7 +156,7 @@ const bits: BinaryEncode = (v, col) => {
   return b
 }
 
-const jsonpath: BinaryEncode = (v, col) => (typeof v === 'string' ? Buffer.concat([Buffer.from([1]), Buffer.from(v)]) : refuse(col, v, 'jsonpath'))
+const jsonpath: BinaryEncode = (v, col) => (typeof v === 'string' ? Buffer.concat([Buffer.from([1]), utf8(v, col)]) : refuse(col, v, 'jsonpath'))
 const char: BinaryEncode = (v, col) => (typeof v === 'string' && Buffer.byteLength(v) <= 1 ? Buffer.from(v) : refuse(col, v, '"char"'))
 
 /** A range of an element type: flags, then each finite bound as length + bytes. */

@@ -6,7 +6,7 @@
 
 import { ParameterError } from '../errors/base.js'
 import type { TypeMap } from '../types/type-map.js'
-import { MORE_BINARY, MULTIRANGE_RANGE, RANGE_ELEMENT, multirange, range } from './copy-binary-more.js'
+import { MORE_BINARY, MULTIRANGE_RANGE, RANGE_ELEMENT, multirange, range, utf8 } from './copy-binary-more.js'
 
 export type BinaryEncode = (value: unknown, column: number) => Buffer
 
@@ -153,8 +153,8 @@ export function copyBinaryEncoder(types: TypeMap, oid: number, elementOf: Readon
   const enc = types.encoder(oid)
   if (enc !== undefined && enc.format === 1) return (v, col) => enc.encode(v, col) as Buffer
   const text = (v: unknown, col: number): string => (enc !== undefined ? (enc.encode(v, col) as string) : String(v))
-  if (TEXT_LIKE.has(oid)) return (v, col) => Buffer.from(text(v, col))
-  if (oid === JSONB) return (v, col) => Buffer.concat([Buffer.from([1]), Buffer.from(text(v, col))])
+  if (TEXT_LIKE.has(oid)) return (v, col) => utf8(text(v, col), col, v)
+  if (oid === JSONB) return (v, col) => Buffer.concat([Buffer.from([1]), utf8(text(v, col), col, v)])
   if (oid === TIMESTAMPTZ || oid === TIMESTAMP) return timestamp(oid)
   if (oid === DATE) return date
   if (oid === NUMERIC) return numericBinary

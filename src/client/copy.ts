@@ -10,8 +10,10 @@ import { createDatabaseError } from '../errors.js'
 import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
 import type { Request } from '../session/session.js'
 import type { Decoder } from '../types/codec.js'
+import { isWellFormed, LONE_SURROGATE, valueType } from '../types/param.js'
 import type { TypeMap } from '../types/type-map.js'
 import { MULTIRANGE_RANGE } from './copy-binary-more.js'
+import { inspectCustom, summary, type InspectFn } from './inspect.js'
 import {
   BinaryRowReader,
   binaryHeader,
@@ -120,9 +122,24 @@ export interface RowEncoder {
 
 const CHUNK = 64 * 1024
 
+/** The encoders know the column, not the row: the row goes in front ('row 7, column 2: ...'). */
+function inRow(err: ParameterError, row: number): ParameterError {
+  return new ParameterError(`row ${row}, ${err.message}`, {
+    index: err.index,
+    valueType: err.valueType,
+    ...(err.typeOid === undefined ? {} : { typeOid: err.typeOid }),
+    row,
+    cause: err,
+  })
+}
+
 /** The writer side of COPY FROM STDIN. */
 export class CopyIn {
   private ended = false
+  /** writeRow() calls so far, refused ones included: the row number in errors. */
+  private rowsGiven = 0
+  /** The one end(): a second call (say, after writable() ended the COPY) gets the same count. */
+  private ending: Promise<number> | undefined
   private parts: (Buffer | string)[] = []
   private partsLength = 0
   private headerSent = false
@@ -134,6 +151,10 @@ export class CopyIn {
     private readonly format: CopyFormatOptions,
     private readonly encoder: RowEncoder,
   ) {}
+
+  [inspectCustom](depth: number, options: object, inspect: InspectFn): string {
+    return summary('CopyIn', depth, options, inspect, { format: this.format.format, columns: this.info.columns, ended: this.ended })
+  }
 
   /** Number of columns the server expects per row. */
   get columns(): number {
@@ -149,6 +170,7 @@ export class CopyIn {
   /** Sends raw data in the COPY's own format (bytes or text). */
   async write(data: Buffer | Uint8Array | string): Promise<void> {
     this.check()
+    if (typeof data === 'string' && !isWellFormed(data)) throw new InterfaceError(`COPY data: the string contains ${LONE_SURROGATE}`)
     await this.flushRows()
     await this.host.sendData(typeof data === 'string' ? data : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length))
   }
@@ -157,14 +179,32 @@ export class CopyIn {
   async writeRow(values: readonly unknown[]): Promise<void> {
     this.check()
     checkRowLength(values, this.info.columns)
-    if (this.format.format === 'binary') this.addBinaryRow(values)
-    else {
-      const texts = values.map((v, i) => (v === null || v === undefined ? null : this.encoder.text(v, i)))
-      const line = this.format.format === 'csv' ? csvLine(texts, this.format.delimiter) : textLine(texts, this.format.delimiter)
-      this.parts.push(line)
-      this.partsLength += line.length
+    // Counted before encoding: a refused row keeps its number, so errors match the caller's own count.
+    const row = ++this.rowsGiven
+    try {
+      if (this.format.format === 'binary') this.addBinaryRow(values)
+      else this.addTextRow(values, row)
+    } catch (err) {
+      throw err instanceof ParameterError && err.row === undefined ? inRow(err, row) : err
     }
     if (this.partsLength >= CHUNK) await this.flushRows()
+  }
+
+  private addTextRow(values: readonly unknown[], row: number): void {
+    const texts = new Array<string | null>(values.length)
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      const t = v === null || v === undefined ? null : this.encoder.text(v, i)
+      // Once per value, on what the encoder made of it: the line is written as UTF-8.
+      if (t !== null && !isWellFormed(t)) {
+        const what = typeof v === 'string' ? 'the string' : 'its text form'
+        throw new ParameterError(`row ${row}, column ${i + 1}: ${what} contains ${LONE_SURROGATE}`, { index: i, valueType: valueType(v), row })
+      }
+      texts[i] = t
+    }
+    const line = this.format.format === 'csv' ? csvLine(texts, this.format.delimiter) : textLine(texts, this.format.delimiter)
+    this.parts.push(line)
+    this.partsLength += line.length
   }
 
   private addBinaryRow(values: readonly unknown[]): void {
@@ -214,8 +254,16 @@ export class CopyIn {
     await this.host.sendData(data)
   }
 
-  /** Finishes the COPY; resolves with the number of rows the server stored. */
-  async end(): Promise<number> {
+  /**
+   * Finishes the COPY; resolves with the number of rows the server stored.
+   * Once the COPY is ended (by end() or by writable() finishing), calling
+   * it again gives the same count.
+   */
+  end(): Promise<number> {
+    return (this.ending ??= this.finish())
+  }
+
+  private async finish(): Promise<number> {
     this.check()
     await this.flushRows()
     if (this.format.format === 'binary' && this.headerSent) await this.host.sendData(binaryTrailer())
@@ -438,6 +486,11 @@ export class CopyOut implements AsyncIterable<Buffer> {
     private readonly host: CopyOutHost,
     private readonly format: CopyFormatOptions,
   ) {}
+
+  // The SQL stays out: it may hold literals.
+  [inspectCustom](depth: number, options: object, inspect: InspectFn): string {
+    return summary('CopyOut', depth, options, inspect, { format: this.format.format, started: this.used, rowCount: this.rowCount })
+  }
 
   /** Rows reported by the server once the COPY has finished. */
   get rowCount(): number | undefined {

@@ -3,8 +3,9 @@
 // without one (unnamed statements, pipelines) the JS value decides and the
 // server infers the type.
 
-import { ParameterError } from '../errors/base.js'
+import { InterfaceError, ParameterError } from '../errors/base.js'
 import type { ParamValue } from '../protocol/frontend.js'
+import { isWellFormed, LONE_SURROGATE, valueType } from '../types/param.js'
 import type { TypeMap } from '../types/type-map.js'
 
 export interface BindParams {
@@ -20,15 +21,57 @@ interface ParamEncoder {
 
 type WithEncoders = TypeMap & { encoder?: (oid: number) => ParamEncoder | undefined }
 
+/** Parse and Bind carry the parameter count as an unsigned 16-bit number (libpq's limit too). */
+export const MAX_PARAMS = 65535
+
+/**
+ * Refuses more parameters than the protocol can count. Past the limit the
+ * Writer throws a RangeError halfway through a message, or (a statement
+ * prepared with no declared types) the server wraps the count in its
+ * ParameterDescription and the connection is lost: so this runs before
+ * anything is written. `count` is the number of values or the highest $n.
+ */
+export function checkParamCount(count: number): void {
+  if (count > MAX_PARAMS) {
+    throw new ParameterError(`too many query parameters: ${count}, but the protocol carries at most ${MAX_PARAMS}`, {
+      index: MAX_PARAMS,
+      valueType: 'object Array',
+    })
+  }
+}
+
+/** Refuses SQL text that UTF-8 cannot carry unchanged (the server would run something else than what was written). */
+export function checkSqlText(sql: string): void {
+  if (!isWellFormed(sql)) throw new InterfaceError(`the query text contains ${LONE_SURROGATE}`)
+}
+
+/**
+ * The encoders below check each text value once, on the final text whatever
+ * built it (a string, an array or range literal, JSON, toPostgres()): the
+ * Writer turns it into UTF-8, which would put U+FFFD in place of a lone
+ * surrogate. Bytes (binary values) come from strict parsers or from bytes.
+ */
+function loneSurrogate(index: number, value: unknown, typeOid?: number): ParameterError {
+  const what = typeof value === 'string' ? 'the string' : 'its text form'
+  return new ParameterError(`cannot encode parameter $${index + 1}: ${what} contains ${LONE_SURROGATE}`, {
+    index,
+    valueType: valueType(value),
+    ...(typeOid === undefined ? {} : { typeOid }),
+  })
+}
+
 /** Encodes by the JS value alone; `oids` says what Parse should declare (0 = infer). */
 export function encodeUntyped(types: TypeMap, params: readonly unknown[]): BindParams {
   const n = params.length
+  checkParamCount(n)
   const out: BindParams = { oids: new Array(n), formats: new Array(n), values: new Array(n) }
   for (let i = 0; i < n; i++) {
     const p = types.encode(params[i], i)
+    const v = p.value
+    if (typeof v === 'string' && !isWellFormed(v)) throw loneSurrogate(i, params[i])
     out.oids[i] = p.oid
     out.formats[i] = p.format
-    out.values[i] = p.value
+    out.values[i] = v
   }
   return out
 }
@@ -36,6 +79,7 @@ export function encodeUntyped(types: TypeMap, params: readonly unknown[]): BindP
 /** Encodes for a described statement: one encoder per declared parameter type. */
 export function encodeTyped(types: TypeMap, paramOids: readonly number[], params: readonly unknown[]): BindParams {
   const n = params.length
+  checkParamCount(n)
   const out: BindParams = { oids: paramOids as number[], formats: new Array(n), values: new Array(n) }
   const lookup = (types as WithEncoders).encoder
   for (let i = 0; i < n; i++) {
@@ -48,8 +92,10 @@ export function encodeTyped(types: TypeMap, paramOids: readonly number[], params
     }
     const enc = lookup?.call(types, oid)
     if (enc !== undefined) {
+      const e = enc.encode(v, i)
+      if (typeof e === 'string' && !isWellFormed(e)) throw loneSurrogate(i, v, oid)
       out.formats[i] = enc.format
-      out.values[i] = enc.encode(v, i)
+      out.values[i] = e
       continue
     }
     const p = types.encode(v, i)
@@ -61,6 +107,7 @@ export function encodeTyped(types: TypeMap, paramOids: readonly number[], params
         typeOid: oid,
       })
     }
+    if (typeof p.value === 'string' && !isWellFormed(p.value)) throw loneSurrogate(i, v, oid)
     out.formats[i] = p.format
     out.values[i] = p.value
   }

@@ -8,8 +8,9 @@ import { InterfaceError, PipelineAborted, ProtocolError } from '../errors/base.j
 import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
 import type { Request } from '../session/session.js'
 import type { QueryRequest } from './query.js'
-import type { Result, Row } from './result.js'
+import type { ColumnsResult, Result, Row } from './result.js'
 import type { QueryOptions } from './connection.js'
+import { inspectCustom, summary, type InspectFn } from './inspect.js'
 
 /** The messages of one Sync group, handed statement by statement to their requests. */
 export class GroupRequest implements Request {
@@ -23,6 +24,9 @@ export class GroupRequest implements Request {
 
   add(q: QueryRequest): void {
     this.statements.push(q)
+    // After an error the server skips everything up to the Sync: say so now,
+    // since a caller awaiting it before sync() would otherwise wait forever.
+    if (this.abortedBy !== undefined) this.abortRest()
   }
 
   get size(): number {
@@ -52,11 +56,13 @@ export class GroupRequest implements Request {
         this.index++
         this.abortedBy = q.failure
         q.complete('E')
+        this.abortRest()
         return
     }
   }
 
-  complete(_status: TransactionStatus): void {
+  /** Fails the statements the server will skip (or, at ReadyForQuery, never answered). */
+  private abortRest(): void {
     const rest = this.statements.slice(this.index)
     this.index = this.statements.length
     for (const q of rest) {
@@ -67,6 +73,10 @@ export class GroupRequest implements Request {
           : new ProtocolError('the pipeline ended before this statement was answered'),
       )
     }
+  }
+
+  complete(_status: TransactionStatus): void {
+    this.abortRest()
     for (const w of this.waiters.splice(0)) w.resolve()
     this.onComplete?.()
   }
@@ -87,19 +97,62 @@ export interface PipelineHost {
   pipelineSync(): Promise<void>
 }
 
+/**
+ * A statement's promise that knows whether anyone has asked for its outcome
+ * (then, catch, finally, await, Promise.all...): an error nobody is waiting
+ * for is raised by sync() instead of vanishing. Being a subclass, `await`
+ * goes through `then` too; derived promises are plain ones.
+ */
+class StatementPromise<T> extends Promise<T> {
+  observed = false
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise
+  }
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.observed = true
+    return super.then(onFulfilled, onRejected)
+  }
+}
+
+interface Statement {
+  promise: StatementPromise<unknown>
+  failure: Error | undefined
+}
+
 export class Pipeline {
   private ended = false
   private readonly pending: Promise<unknown>[] = []
+  /** Statements since the last sync(), to find an error nobody observed. */
+  private group: Statement[] = []
 
   constructor(private readonly host: PipelineHost) {}
 
+  [inspectCustom](depth: number, options: object, inspect: InspectFn): string {
+    return summary('Pipeline', depth, options, inspect, { ended: this.ended, statements: this.pending.length })
+  }
+
   /** Queues one statement; its promise settles when its own result arrives. */
+  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
   query<R = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Result<R>> {
     if (this.ended) return Promise.reject(new InterfaceError('the pipeline has ended'))
-    const p = this.host.pipelineStatement(sql, params, options).then((r) => r[0] as Result<R>)
-    // Rejections are the caller's to handle; the pipeline only waits for settling.
-    this.pending.push(p.catch(() => undefined))
-    return p
+    const inner = this.host.pipelineStatement(sql, params, options)
+    const promise = new StatementPromise<Result<R>>((resolve, reject) => {
+      inner.then((r) => resolve(r[0] as Result<R>), reject)
+    })
+    const statement: Statement = { promise: promise as StatementPromise<unknown>, failure: undefined }
+    this.group.push(statement)
+    // The pipeline's own wait must not count as the caller observing it.
+    this.pending.push(
+      Promise.prototype.then.call(promise, undefined, (err: Error) => {
+        statement.failure = err
+      }),
+    )
+    return promise
   }
 
   /** Runs one statement per row of parameters in this pipeline; resolves with the total row count. */
@@ -110,17 +163,33 @@ export class Pipeline {
     return total
   }
 
-  /** Ends the current group with a Sync: errors stop at this point. */
+  /**
+   * Ends the current group with a Sync: errors stop at this point. Rejects
+   * with the group's first error if nobody is waiting on that statement.
+   */
   sync(): Promise<void> {
     if (this.ended) return Promise.reject(new InterfaceError('the pipeline has ended'))
-    return this.host.pipelineSync()
+    return this.syncGroup()
+  }
+
+  private async syncGroup(): Promise<void> {
+    const group = this.group
+    this.group = []
+    await this.host.pipelineSync()
+    // Every statement of the group has settled by now; let their handlers run.
+    await Promise.all(group.map((s) => Promise.prototype.then.call(s.promise, undefined, () => undefined)))
+    const lost = group.find((s) => s.failure !== undefined && !(s.failure instanceof PipelineAborted) && !s.promise.observed)
+    if (lost !== undefined) throw lost.failure
   }
 
   /** @internal Syncs what is left and waits for every statement to settle. */
   async finish(): Promise<void> {
     if (this.ended) return
-    await this.host.pipelineSync()
-    this.ended = true
-    await Promise.all(this.pending)
+    try {
+      await this.syncGroup()
+    } finally {
+      this.ended = true
+      await Promise.all(this.pending)
+    }
   }
 }

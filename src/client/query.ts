@@ -152,6 +152,8 @@ export class QueryRequest implements Request {
       rows: this.rows,
       fields: this.plan?.fields ?? [],
     }
+    // A statement without a row description still answers with (empty) columns, so callers need no check.
+    if (columns === undefined && this.mode === 'columns') columns = { names: [], values: [], nulls: [], length: 0 }
     if (columns !== undefined) result.columns = columns
     this.results.push(result)
     this.rows = []

@@ -44,6 +44,11 @@ export interface Result<R = Row> {
   columns?: Columns
 }
 
+/** What a query with rowMode 'columns' gives: the values are in `columns`, `rows` stays empty. */
+export interface ColumnsResult extends Result<never> {
+  columns: Columns
+}
+
 // Tags whose last word is a row count ("INSERT 0 5" has an oid before it).
 const COUNTED = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'MOVE', 'FETCH', 'COPY'])
 

@@ -10,8 +10,9 @@ import type { CopyIn, CopyOut } from './copy.js'
 import type { CopyOptions } from './copy-setup.js'
 import type { RowStream, StreamOptions } from './stream.js'
 import type { Pending } from './pending.js'
-import type { Result, Row } from './result.js'
+import type { ColumnsResult, Result, Row } from './result.js'
 import type { QueryOptions } from './connection.js'
+import { inspectCustom, summary, type InspectFn } from './inspect.js'
 
 export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
 
@@ -68,11 +69,18 @@ export class Transaction {
     readonly savepoint: string | undefined,
   ) {}
 
+  [inspectCustom](depth: number, options: object, inspect: InspectFn): string {
+    const fields = { state: this.state, ...(this.savepoint === undefined ? {} : { savepoint: this.savepoint }), transactionStatus: this.transactionStatus }
+    return summary('Transaction', depth, options, inspect, fields)
+  }
+
   get transactionStatus(): 'I' | 'T' | 'E' {
     return this.host.transactionStatus
   }
 
   /** Streams rows in this transaction (see Connection.stream). */
+  stream<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: StreamOptions & { rowMode: 'array' }): RowStream<R>
+  stream<R = Row>(sql: string, params?: readonly unknown[], options?: StreamOptions): RowStream<R>
   stream<R = Row>(sql: string, params: readonly unknown[] = [], options: StreamOptions = {}): RowStream<R> {
     this.check('stream()')
     return this.host.streamFor<R>(this.token, sql, params, options)
@@ -110,6 +118,9 @@ export class Transaction {
     if (this.state !== 'active') throw new InterfaceError(`${what} on a transaction that has already ${this.state === 'committed' ? 'committed' : 'rolled back'}`)
   }
 
+  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
   query<R = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Result<R>> {
     try {
       this.check('query()')
@@ -119,6 +130,9 @@ export class Transaction {
     return this.host.submit(this.token, 'extended', sql, params, options).then((r) => r[0] as Result<R>)
   }
 
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
+  simpleQuery(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
+  simpleQuery<R = Row>(sql: string, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
   simpleQuery<R = Row>(sql: string, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
     try {
       this.check('simpleQuery()')

@@ -21,6 +21,7 @@ import { isUnixSocketHost } from '../transport/socket.js'
 import type { TypeMap } from '../types/type-map.js'
 import { parseConnectionKeywords } from './conninfo.js'
 import { ENV_VARS, KEYWORDS, type Keyword } from './keywords.js'
+import { checkOptionKeys } from './known-options.js'
 import type { Notice } from './notice.js'
 import { lookupPgpass, parsePgpass, type PgpassEntry } from './pgpass.js'
 import { Secret } from './secret.js'
@@ -77,7 +78,11 @@ export interface ConnectOptions {
   options?: string
   /** Only UTF8 is used; anything else is reported in `warnings` and ignored. */
   clientEncoding?: string
-  /** Milliseconds for TCP connect, TLS and authentication together; 0 waits forever. */
+  /**
+   * Milliseconds for TCP connect, TLS and authentication together. Default
+   * 30 000 when neither this, connect_timeout nor PGCONNECT_TIMEOUT is set;
+   * 0 waits forever.
+   */
   connectTimeout?: number
   keepAlive?: boolean
   /** Milliseconds of idleness before the first TCP keepalive probe (0: the system default). */
@@ -252,6 +257,9 @@ function integer(keyword: string, value: string, origin: string, min: number): n
 }
 
 /** Connect timeout from libpq seconds: <= 0 waits forever, 1 counts as 2. */
+/** A server that accepts and never answers must not hold connect() forever (libpq waits; pgx, pg.Pool don't). */
+export const DEFAULT_CONNECT_TIMEOUT = 30_000
+
 function timeoutFromSeconds(seconds: number): number {
   return seconds <= 0 ? 0 : Math.max(seconds, 2) * 1000
 }
@@ -487,6 +495,7 @@ export function resolveConfig(
   system: Partial<ConfigSystem> = {},
 ): ResolvedConfig {
   const sys: ConfigSystem = { ...nodeSystem(), ...system }
+  if (typeof input !== 'string') checkOptionKeys(input, 'connection')
   const explicit = typeof input === 'string' ? parseConnectionString(input) : input
   const o = definedOnly(explicit)
   const warnings: string[] = []
@@ -561,7 +570,7 @@ export function resolveConfig(
     database,
     applicationName: nonEmpty(o.applicationName) ?? nonEmpty(o.fallbackApplicationName),
     options: nonEmpty(o.options),
-    connectTimeout: Math.max(0, finite(o.connectTimeout, 'connectTimeout') ?? 0),
+    connectTimeout: Math.max(0, finite(o.connectTimeout, 'connectTimeout') ?? DEFAULT_CONNECT_TIMEOUT),
     keepAlive: o.keepAlive ?? true,
     keepAliveInitialDelay: Math.max(0, finite(o.keepAliveInitialDelay, 'keepAliveInitialDelay') ?? 0),
     keepAliveInterval: Math.max(0, finite(o.keepAliveInterval, 'keepAliveInterval') ?? 0),

@@ -1,6 +1,7 @@
 // The error hierarchy every part of the driver throws from. Hand-written; the
 // per-SQLSTATE subclasses of DatabaseError are generated into ./sqlstate.ts.
 import type { NoticeFields } from '../protocol/messages.js'
+import { markPosition } from './position.js'
 
 /** Base of every error pgline throws, so `catch (e) { if (e instanceof PglineError) }` sorts ours from the rest. */
 export class PglineError extends Error {
@@ -85,6 +86,28 @@ export class DatabaseError extends PglineError {
     // out of util.inspect/JSON dumps of the error; it is still readable as `err.query`.
     if (query !== undefined) Object.defineProperty(this, 'query', { value: query, configurable: true })
   }
+
+  /**
+   * The error as psql prints it: severity and message, then the line of
+   * `query` with a caret under `position` (or of `internalQuery` under
+   * `internalPosition`), then DETAIL, HINT, QUERY and CONTEXT lines. Unlike
+   * `message`, this holds SQL text (which may hold secrets): mind where it
+   * is logged.
+   */
+  format(): string {
+    let head = `${this.severity ?? 'ERROR'}:  ${this.message}`
+    const [text, position] = this.position !== undefined ? [this.query, this.position] : [this.internalQuery, this.internalPosition]
+    const marked = text !== undefined && position !== undefined ? markPosition(text, position) : undefined
+    // Without the text to point into, say the offset as psql does.
+    if (marked === undefined && position !== undefined) head += ` at character ${position}`
+    const lines = [head]
+    if (marked !== undefined) lines.push(marked)
+    if (this.detail !== undefined) lines.push(`DETAIL:  ${this.detail}`)
+    if (this.hint !== undefined) lines.push(`HINT:  ${this.hint}`)
+    if (this.internalQuery !== undefined) lines.push(`QUERY:  ${this.internalQuery}`)
+    if (this.where !== undefined) lines.push(`CONTEXT:  ${this.where}`)
+    return lines.join('\n')
+  }
 }
 
 /**
@@ -125,17 +148,20 @@ export class ParameterError extends TypeError {
   /** What the value was, e.g. 'symbol', 'function', 'object WeakMap'. */
   readonly valueType: string
   declare readonly typeOid?: number
+  /** COPY FROM rows: the 1-based row of writeRow() calls, with `index` the 0-based column. */
+  declare readonly row?: number
 
-  /** `message` should name the placeholder (`$<index + 1>`), never the value itself. */
+  /** `message` should name the placeholder (`$<index + 1>`), or the COPY row and column, never the value itself. */
   constructor(
     message: string,
-    options: { index: number; valueType: string; typeOid?: number; cause?: unknown },
+    options: { index: number; valueType: string; typeOid?: number; row?: number; cause?: unknown },
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     Object.defineProperty(this, 'name', { value: new.target.name, writable: true, configurable: true })
     this.index = options.index
     this.valueType = options.valueType
     if (options.typeOid !== undefined) this.typeOid = options.typeOid
+    if (options.row !== undefined) this.row = options.row
   }
 }
 

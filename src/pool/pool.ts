@@ -5,15 +5,20 @@
 // it is broken, too old, or the pool shrank. When the server cannot be
 // reached the pool keeps trying with exponential backoff and full jitter;
 // callers wait up to `acquireTimeout` and then get a PoolTimeout naming the
-// last connection error. Nothing the pool does in the background throws or
-// rejects where no one listens: such errors go to `onError`.
+// last connection error. When it refuses (wrong password, no such database:
+// see heal.ts), waiting callers get that error at once. Nothing the pool
+// does in the background throws or rejects where no one listens: such
+// errors go to `onError`.
 
 import { Connection, type ConnectionOptions, type QueryOptions } from '../client/connection.js'
-import type { Result, Row } from '../client/result.js'
+import type { ColumnsResult, Result, Row } from '../client/result.js'
 import type { Transaction, TransactionOptions } from '../client/transaction.js'
 import { parseUrl, resolveConfig } from '../config/config.js'
 import { ConnectionError, InterfaceError } from '../errors/base.js'
+import { inspectCustom, summary, type InspectFn } from '../client/inspect.js'
 import { ConnectionLeak, PoolClosed, PoolError, PoolExhausted, PoolTimeout } from './errors.js'
+import { canHeal } from './heal.js'
+import { checkOptionKeys } from '../config/known-options.js'
 
 /** Where an error reported to `onError` came from. */
 export type PoolErrorSource =
@@ -187,6 +192,9 @@ export class PoolLease implements AsyncDisposable {
   }
 
   /** Shorthand for `lease.connection.query(...)`. */
+  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
   query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>> {
     try {
       return this.connection.query<R>(sql, params, options)
@@ -196,6 +204,9 @@ export class PoolLease implements AsyncDisposable {
   }
 
   /** Shorthand for `lease.connection.simpleQuery(...)`. */
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
+  simpleQuery(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
+  simpleQuery<R = Row>(sql: string, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
   simpleQuery<R = Row>(sql: string, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]> {
     try {
       return this.connection.simpleQuery<R>(sql, options)
@@ -229,10 +240,23 @@ export class PoolLease implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.release()
   }
+
+  /** For JSON.stringify and inspect: which backend it holds, nothing more. */
+  toJSON(): { processId?: number; released: boolean } {
+    return this.conn === undefined ? { released: true } : { processId: this.conn.processId, released: false }
+  }
+
+  [inspectCustom](depth: number, options: object, inspect: InspectFn): string {
+    return summary('PoolLease', depth, options, inspect, this.toJSON())
+  }
 }
 
 export class Pool implements AsyncDisposable {
-  private readonly connectOptions: ConnectionOptions
+  // A #private field: the password (and any key passphrase) it holds stays
+  // out of util.inspect, JSON and object spreads of the pool.
+  readonly #connectOptions: ConnectionOptions
+  /** Where it connects, for inspect and JSON. */
+  private readonly target: { host: string; port: number; database: string; user: string }
   private minSize: number
   private maxSize: number
   private readonly acquireTimeout: number
@@ -286,12 +310,14 @@ export class Pool implements AsyncDisposable {
   }
 
   constructor(config: string | ConnectionOptions = {}, options: PoolOptions = {}) {
+    checkOptionKeys(options, 'pool')
     const base: ConnectionOptions = typeof config === 'string' ? { ...parseUrl(config) } : { ...config }
     if (base.connectTimeout === undefined && process.env.PGCONNECT_TIMEOUT === undefined) {
       base.connectTimeout = nonNegative('connectTimeout', options.connectTimeout, DEFAULTS.connectTimeout)
     }
-    resolveConfig(base) // a bad port or the like fails here, not in the background
-    this.connectOptions = base
+    const resolved = resolveConfig(base) // a bad port or the like fails here, not in the background
+    this.#connectOptions = base
+    this.target = { host: resolved.hosts.map((h) => h.host).join(','), port: resolved.port, database: resolved.database, user: resolved.user }
     const min = count('min', options.min, DEFAULTS.min)
     const max = count('max', options.max, Math.max(DEFAULTS.max, min))
     checkSizes(min, max)
@@ -367,6 +393,9 @@ export class Pool implements AsyncDisposable {
   }
 
   /** Runs one query on a pooled connection: acquire, query, release. */
+  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: PoolQueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string, params: readonly unknown[] | undefined, options: PoolQueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string, params?: readonly unknown[], options?: PoolQueryOptions): Promise<Result<R>>
   async query<R = Row>(sql: string, params?: readonly unknown[], options: PoolQueryOptions = {}): Promise<Result<R>> {
     for (let attempt = 0; ; attempt++) {
       const lease = await this.acquire({ timeout: options.acquireTimeout, signal: options.signal })
@@ -450,6 +479,15 @@ export class Pool implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close()
+  }
+
+  /** For JSON.stringify and inspect: the target and the counts, never the connection options (they hold the password). */
+  toJSON(): { host: string; port: number; database: string; user: string; max: number; open: number; idle: number; waiting: number; closed: boolean } {
+    return { ...this.target, max: this.maxSize, open: this.slots.size, idle: this.idle.length, waiting: this.waitingCount, closed: this.closed }
+  }
+
+  [inspectCustom](depth: number, options: object, inspect: InspectFn): string {
+    return summary('Pool', depth, options, inspect, this.toJSON())
   }
 
   // ---- internals -----------------------------------------------------------
@@ -752,7 +790,7 @@ export class Pool implements AsyncDisposable {
   private openOne(): void {
     this.opening++
     let source: PoolErrorSource = 'connect'
-    const opened = Connection.connect(this.connectOptions).then(async (conn) => {
+    const opened = Connection.connect(this.#connectOptions).then(async (conn) => {
       if (this.configureFn !== undefined) {
         source = 'configure'
         try {
@@ -788,10 +826,28 @@ export class Pool implements AsyncDisposable {
         const e = toError(err, source)
         this.lastConnectError = e
         this.report(e, source)
+        if (!canHeal(e)) this.failWaiters(e)
+        // Backoff either way: `min` refills and later callers retry (the
+        // password may be fixed by then), but never in a tight loop.
         this.scheduleRetry()
         this.checkDrained()
       },
     )
+  }
+
+  /**
+   * The server said no (wrong password, no such database...): waiting
+   * callers get that answer now instead of a PoolTimeout later, as with
+   * node-postgres. Callers that a connect still under way may serve keep
+   * waiting; the oldest go first.
+   */
+  private failWaiters(err: Error): void {
+    for (let n = this.waitingCount - this.opening; n > 0; n--) {
+      const w = this.shiftWaiter()
+      if (w === undefined) break
+      this.settle(w)
+      w.reject(err)
+    }
   }
 
   /** Closes a connection that never joined the pool, counting it as closing meanwhile. */

@@ -20,6 +20,8 @@ import {
   SerializationFailure,
   TimeoutError,
   type ColumnDescription,
+  type Columns,
+  type ColumnsResult,
   type ConnectionOptions,
   type CopyOptions,
   type Field,
@@ -33,18 +35,18 @@ import {
   type TransactionOptions,
 } from '../index.js'
 import { SharedIO } from './codec.js'
+import { checkOptionKeys } from '../config/known-options.js'
 import { HEARTBEAT_MS, pack, rebuildError, SLOT, SLOT_COUNT, unpack, type Reply, type Request, type SerializedError } from './wire.js'
 
 export * from '../errors.js'
 export { DecodeError, PgInterval, PgRange } from '../index.js'
-export type { ColumnDescription, CopyOptions, Field, LoadedType, Notice, Result, Row, ServerCursorOptions, StatementDescription, TransactionOptions }
+export type { ColumnDescription, Columns, ColumnsResult, CopyOptions, Field, LoadedType, Notice, Result, Row, ServerCursorOptions, StatementDescription, TransactionOptions }
 
 export interface SyncConnectionOptions extends Omit<ConnectionOptions, 'types'> {
   /**
-   * Milliseconds for TCP connect, TLS and authentication together. Unlike the
-   * async API (which waits forever by default), the sync API defaults to
-   * 60 000 when neither this nor PGCONNECT_TIMEOUT is set; 0 or Infinity
-   * waits forever.
+   * Milliseconds for TCP connect, TLS and authentication together. The sync
+   * API defaults to 60 000 (the async one to 30 000) when neither this nor
+   * PGCONNECT_TIMEOUT is set; 0 or Infinity waits forever.
    */
   connectTimeout?: number
   /**
@@ -376,6 +378,7 @@ export class SyncConnection {
 
   /** @internal Use connectSync(). */
   constructor(options: SyncConnectionOptions) {
+    checkOptionKeys(options, 'sync')
     const { replyGrace, workerStallTimeout, onNotice, ...rest } = options
     if ((options as ConnectionOptions).types !== undefined) {
       throw new InterfaceError('the sync API cannot take a type map: its codecs are functions, which cannot cross to the worker thread')
@@ -388,6 +391,9 @@ export class SyncConnection {
     if (connectTimeout !== undefined) rest.connectTimeout = positiveOrZero(connectTimeout)
     if (rest.queryTimeout !== undefined) rest.queryTimeout = positiveOrZero(rest.queryTimeout)
     this.queryTimeout = rest.queryTimeout ?? 0
+    // The worker's connection gives up on a canceled query before this side
+    // stops waiting for the worker, so its error is the one the caller sees.
+    if (rest.cancelGrace === undefined && this.grace > 0 && this.grace !== Infinity) rest.cancelGrace = this.grace / 2
     const effectiveConnect = connectTimeout !== undefined ? positiveOrZero(connectTimeout) : Number(process.env.PGCONNECT_TIMEOUT) * 1000
     this.channel = new Channel(this.grace, stall)
     if (onNotice !== undefined) this.channel.noticeListeners.push(onNotice)
@@ -449,6 +455,9 @@ export class SyncConnection {
   }
 
   /** Runs one statement with the extended protocol; `$1..$n` take `params`. */
+  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
+  query(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
+  query<R = Row>(sql: string, params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
   query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
     checkQueryOptions(options)
     const q = queryLimit(options, this.queryTimeout, this.grace)
@@ -456,6 +465,9 @@ export class SyncConnection {
   }
 
   /** Runs `;`-separated statements through the simple protocol; one Result per statement. */
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'array' }): Result<R>[]
+  simpleQuery(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'columns' }): ColumnsResult[]
+  simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[]
   simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
     checkQueryOptions(options)
     const q = queryLimit(options, this.queryTimeout, this.grace)
@@ -613,12 +625,18 @@ export class SyncTransaction {
     return this.queryTimeout > 0 ? this.queryTimeout + this.grace : Infinity
   }
 
+  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
+  query(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
+  query<R = Row>(sql: string, params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
   query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
     checkQueryOptions(options)
     const q = queryLimit(options, this.queryTimeout, this.grace)
     return this.call('query', q.options === undefined ? [sql, params] : [sql, params, q.options], q.limit, 1) as Result<R>
   }
 
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'array' }): Result<R>[]
+  simpleQuery(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'columns' }): ColumnsResult[]
+  simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[]
   simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
     checkQueryOptions(options)
     const q = queryLimit(options, this.queryTimeout, this.grace)
@@ -703,6 +721,9 @@ export class SyncPreparedStatement implements StatementDescription {
     this.fields = info.fields
   }
 
+  execute<R extends unknown[] = unknown[]>(params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
+  execute(params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
+  execute<R = Row>(params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
   execute<R = Row>(params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
     if (this.closed) throw new InterfaceError(`prepared statement ${this.name} was closed`)
     checkQueryOptions(options)

@@ -121,7 +121,7 @@ export type Fixup =
   /** An instance of the registry class `n`. */
   | { p: Path; k: 'C'; n: string }
   /** Parameters only: a stand-in for an instance of another class (own properties, toPostgres()/toJSON() results). */
-  | { p: Path; k: 'S'; n: string; o: Packed; tp?: string; tj?: Packed }
+  | { p: Path; k: 'S'; n: string; o: Packed; tp?: string; tpKind?: string; tj?: Packed }
   /** Parameters only: a function or a symbol (so the encoder refuses it as it would the original). */
   | { p: Path; k: 'F'; n: string }
   | { p: Path; k: 'Y'; d: string | undefined }
@@ -227,7 +227,13 @@ function standIn(v: object, path: Path, fx: Fixup[], reg: Registry, depth: numbe
   for (const k of Object.keys(v)) own[k] = (v as Record<string, unknown>)[k]
   const f: Extract<Fixup, { k: 'S' }> = { p: path.slice(), k: 'S', n: name, o: packAt(own, reg, depth) }
   const tp = (v as { toPostgres?: unknown }).toPostgres
-  if (typeof tp === 'function') f.tp = String(tp.call(v))
+  if (typeof tp === 'function') {
+    // Only a string crosses as such: anything else is refused by the worker's
+    // encoder as it would be in the async API, not turned into '[object Object]'.
+    const out: unknown = tp.call(v)
+    if (typeof out === 'string') f.tp = out
+    else f.tpKind = out === null ? 'null' : typeof out
+  }
   const tj = (v as { toJSON?: unknown }).toJSON
   if (typeof tj === 'function') f.tj = packAt(tj.call(v, ''), reg, depth)
   fx.push(f)
@@ -281,6 +287,9 @@ export function unpack(packed: Packed, registry: Registry = defaultRegistry): un
   return root
 }
 
+/** A value of each kind a toPostgres() may wrongly return, for the worker to refuse by kind. */
+const NOT_STRING: Record<string, unknown> = { number: 0, bigint: 0n, boolean: false, undefined: undefined, null: null, object: {}, symbol: Symbol('toPostgres'), function: () => undefined }
+
 function makeStandIn(f: Extract<Fixup, { k: 'S' }>, registry: Registry): object {
   // A class of the same name, so a refusal names the original class ('object Foo').
   const Class = { [f.n]: class {} }[f.n]!
@@ -288,6 +297,9 @@ function makeStandIn(f: Extract<Fixup, { k: 'S' }>, registry: Registry): object 
   if (f.tp !== undefined) {
     const text = f.tp
     proto.toPostgres = () => text
+  } else if (f.tpKind !== undefined) {
+    const sample = f.tpKind in NOT_STRING ? NOT_STRING[f.tpKind] : {}
+    proto.toPostgres = () => sample
   }
   if (f.tj !== undefined) {
     const json = unpack(f.tj, registry)

@@ -3,7 +3,7 @@
 // Nested JS arrays are dimensions and must be rectangular, as PostgreSQL
 // arrays are; lower bounds are always 1.
 import type { Decoder, ParamEncoder } from './codec.js'
-import { makeEncoder, quote, refuse, type Refusal, type TypedEncoder, hasNul, NUL_REFUSAL } from './param.js'
+import { makeEncoder, quote, refuse, type Refusal, type TypedEncoder, hasNul, NUL_REFUSAL, isWellFormed, LONE_SURROGATE_REFUSAL } from './param.js'
 
 /** PostgreSQL's MAXDIM; deeper nesting is an error there, and here it also stops cyclic arrays. */
 const MAX_DIMS = 6
@@ -25,6 +25,8 @@ export function makeArrayEncoder(element: ParamEncoder, spec: ArraySpec): TypedE
       if (hasNul(value)) return NUL_REFUSAL
       // A text literal suits a text array as is; a binary one needs its elements.
       if (!binary) return value
+      // Parsed back from UTF-8 bytes, which would hold U+FFFD for a lone surrogate.
+      if (!isWellFormed(value)) return LONE_SURROGATE_REFUSAL
       const bytes = Buffer.from(value, 'utf8')
       try {
         value = spec.parseText(bytes, 0, bytes.length)

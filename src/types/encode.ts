@@ -41,7 +41,7 @@ function encodeText(value: unknown, index: number, depth: number): string | null
       if (Array.isArray(value)) return encodeArray(value, index, depth + 1)
       if (value instanceof Uint8Array) return '\\x' + toBuffer(value).toString('hex')
       if (value instanceof PgRange) return rangeLiteral(value, (b) => encodeText(b, index, depth) ?? '')
-      if (hasToPostgres(value)) return checkNul(value.toPostgres(), index)
+      if (hasToPostgres(value)) return checkNul(spelled(value, index), index)
       if (isJsonable(value)) return encodeJson(value, index)
       break
     case 'undefined':
@@ -105,8 +105,20 @@ function quote(s: string): string {
 }
 
 /** Values that spell themselves, such as PgInterval. */
-function hasToPostgres(value: object): value is { toPostgres(): string } {
+function hasToPostgres(value: object): value is { toPostgres(): unknown } {
   return typeof (value as { toPostgres?: unknown }).toPostgres === 'function'
+}
+
+/** What toPostgres() gives must already be the text form: anything else is refused, not String()ed. */
+function spelled(value: { toPostgres(): unknown }, index: number): string {
+  const s = value.toPostgres()
+  if (typeof s === 'string') return s
+  // Only the kind of what came back: even a number may be a secret.
+  const what = s === null || s === undefined ? String(s) : typeof s === 'object' ? `an object (${typeName(s)})` : `a ${typeof s}`
+  throw new ParameterError(`cannot encode parameter $${index + 1}: its toPostgres() returned ${what}, not a string`, {
+    index,
+    valueType: valueType(value),
+  })
 }
 
 /** Plain objects (prototype Object.prototype or null) and anything with toJSON go as JSON. */

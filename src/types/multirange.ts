@@ -1,7 +1,7 @@
 // Multirange types -> arrays of PgRange (an empty multirange is []), each
 // range decoded by the range type's codec.
 import type { Decoder, ParamEncoder } from './codec.js'
-import { makeEncoder, refuse, hasNul, NUL_REFUSAL, type TypedEncoder } from './param.js'
+import { makeEncoder, refuse, hasNul, NUL_REFUSAL, isWellFormed, LONE_SURROGATE_REFUSAL, type TypedEncoder } from './param.js'
 
 /** Binary: int32 count, then each range as int32 length + the range's binary value. */
 export function makeBinaryMultirangeDecoder(range: Decoder): Decoder {
@@ -73,6 +73,8 @@ export function makeMultirangeEncoder(range: ParamEncoder, oid: number, type: st
       if (typeof value === 'string') {
         if (hasNul(value)) return NUL_REFUSAL
         if (!binary) return value
+        // Parsed back from UTF-8 bytes, which would hold U+FFFD for a lone surrogate.
+        if (!isWellFormed(value)) return LONE_SURROGATE_REFUSAL
         const bytes = Buffer.from(value, 'utf8')
         try {
           value = parseText(bytes, 0, bytes.length)

@@ -95,6 +95,19 @@ export function hasNul(s: string): boolean {
 
 export const NUL_REFUSAL = refuse('text cannot contain a NUL byte (\\0)')
 
+/**
+ * False when `s` holds a lone UTF-16 surrogate, which UTF-8 cannot spell:
+ * Buffer.write would send U+FFFD in its place. Native (String.prototype.
+ * isWellFormed, Node 20+) and O(1) for one-byte strings, so cheap on every value.
+ */
+export function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed()
+}
+
+export const LONE_SURROGATE = 'a lone UTF-16 surrogate (half of a pair), which UTF-8 cannot encode without changing it'
+
+export const LONE_SURROGATE_REFUSAL = refuse(`the string contains ${LONE_SURROGATE}`)
+
 /** Double-quoted, with `"` and `\` backslash-escaped: safe inside array and range literals. */
 export function quote(s: string): string {
   return '"' + (s.includes('"') || s.includes('\\') ? s.replace(/["\\]/g, '\\$&') : s) + '"'

@@ -3,7 +3,7 @@
 // built-in ranges are registered here; any other range type can be declared
 // with TypeMap.registerRange once its OIDs are known.
 import type { Decoder, ParamEncoder } from './codec.js'
-import { makeEncoder, quote, refuse, hasNul, NUL_REFUSAL, isPlainObject, type TypedEncoder } from './param.js'
+import { makeEncoder, quote, refuse, hasNul, NUL_REFUSAL, isPlainObject, isWellFormed, LONE_SURROGATE_REFUSAL, type TypedEncoder } from './param.js'
 import type { TypeMap } from './type-map.js'
 import * as O from './oids.js'
 
@@ -175,6 +175,8 @@ export function makeRangeEncoder(element: ParamEncoder, oid: number, type: strin
     if (typeof value === 'string') {
       if (hasNul(value)) return NUL_REFUSAL
       if (!binary) return value
+      // Parsed back from UTF-8 bytes, which would hold U+FFFD for a lone surrogate.
+      if (!isWellFormed(value)) return LONE_SURROGATE_REFUSAL
       const bytes = Buffer.from(value, 'utf8')
       try {
         value = parseText(bytes, 0, bytes.length)

@@ -55,4 +55,23 @@ describe("rowMode 'columns'", () => {
     expect(empty.length).toBe(0)
     expect((empty.values[1] as Int32Array).length).toBe(0)
   })
+
+  it('answers a statement without rows with empty columns, through every entry point', async () => {
+    const none = { names: [], values: [], nulls: [], length: 0 }
+    const r = await conn.query('create temp table cols_none (a int)', [], { rowMode: 'columns' })
+    expect(r.columns).toEqual(none)
+    expect(r.rows).toEqual([])
+    const [ins, sel] = await conn.simpleQuery('insert into cols_none values (1), (2); select a from cols_none', { rowMode: 'columns' })
+    expect(ins!.rowCount).toBe(2)
+    expect(ins!.columns).toEqual(none)
+    expect(sel!.columns.values[0]).toEqual(new Int32Array([1, 2]))
+    await conn.transaction(async (tx) => {
+      expect((await tx.query('select 1::int4 as one', [], { rowMode: 'columns' })).columns.names).toEqual(['one'])
+    })
+    await conn.pipeline(async (p) => {
+      const q = p.query('select 2::int4 as two', [], { rowMode: 'columns' })
+      await p.sync()
+      expect((await q).columns.values[0]).toEqual(new Int32Array([2]))
+    })
+  })
 })

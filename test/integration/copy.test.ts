@@ -68,6 +68,27 @@ describe('COPY FROM STDIN', () => {
     expect((await conn.query(`select count(*)::int as n from ${t}`)).rows[0]!.n).toBe(2)
   })
 
+  it('gives the row count from end() after a Writable ended the COPY, and end() twice gives it twice', async () => {
+    const t = await table()
+    const w = await conn.copyFrom(`copy ${t} from stdin`)
+    await pipeline(Readable.from(['1\ta\n', '2\tb\n', '3\tc\n']), w.writable())
+    expect(await w.end()).toBe(3)
+    const typed = await conn.copyFrom(`copy ${t} from stdin (format binary)`)
+    await typed.writeRow([4, 'd'])
+    const [a, b] = await Promise.all([typed.end(), typed.end()])
+    expect([a, b, await typed.end()]).toEqual([1, 1, 1])
+    await expect(typed.write('5\te\n')).rejects.toThrow(InterfaceError)
+    expect((await conn.query(`select count(*)::int as n from ${t}`)).rows[0]!.n).toBe(4)
+  })
+
+  it('refuses end() after abort()', async () => {
+    const t = await table()
+    const w = await conn.copyFrom(`copy ${t} from stdin`)
+    await w.abort()
+    await expect(w.end()).rejects.toThrow(InterfaceError)
+    expect((await conn.query('select 1 as ok')).rows[0]!.ok).toBe(1)
+  })
+
   it('reports a bad row with its line number; nothing is stored and the connection stays usable', async () => {
     const t = await table()
     const w = await conn.copyFrom(`copy ${t} from stdin`)

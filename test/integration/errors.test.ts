@@ -33,6 +33,21 @@ describe('server errors', () => {
     expect((await conn.query('select 1 as ok')).rows[0]!.ok).toBe(1)
   })
 
+  it('formats the error of a multi-line statement with its line and a caret, keeping the SQL out of the message', async () => {
+    const sql = 'select 1,\n\t2 as two\nfrm nowhere'
+    const e = (await conn.query(sql).catch((x: unknown) => x)) as DatabaseError
+    expect(e.query).toBe(sql)
+    expect(e.message).not.toContain('nowhere')
+    expect(e.format()).toBe(['ERROR:  syntax error at or near "frm"', 'LINE 3: frm nowhere', '        ^'].join('\n'))
+    const inner = (await conn.query('do $$ begin perform nosuch from (select 1) s; end $$').catch((x: unknown) => x)) as DatabaseError
+    const lines = inner.format().split('\n')
+    expect(lines[0]).toBe('ERROR:  column "nosuch" does not exist')
+    expect(lines[1]).toMatch(/^LINE 1: .*nosuch/)
+    expect(lines[1]!.slice(lines[2]!.indexOf('^')).startsWith('nosuch')).toBe(true)
+    expect(lines).toContain(`QUERY:  ${inner.internalQuery}`)
+    expect(lines.at(-1)).toMatch(/^CONTEXT:  PL\/pgSQL/)
+  })
+
   it('carries every field of a constraint violation', async () => {
     const t = uniqueName('uq')
     await conn.query(`create temp table ${t} (id int constraint ${t}_pk primary key)`)

@@ -124,7 +124,8 @@ function pairs(lib: Record<string, string>, c: ResolvedConfig): [string, unknown
   add('sslsni', lib.sslsni, c.ssl.sni ? '1' : '0')
   add('ssl_min_protocol_version', lib.ssl_min_protocol_version, c.ssl.minProtocolVersion)
   add('ssl_max_protocol_version', lib.ssl_max_protocol_version, c.ssl.maxProtocolVersion)
-  add('connect_timeout', seconds(lib.connect_timeout ?? ''), c.connectTimeout)
+  // Unset, libpq waits forever; pgline has a default (DEFAULT_CONNECT_TIMEOUT).
+  if (lib.connect_timeout !== undefined) add('connect_timeout', seconds(lib.connect_timeout), c.connectTimeout)
   if (lib.keepalives !== undefined) add('keepalives', lib.keepalives !== '0', c.keepAlive)
   if (lib.keepalives_idle !== undefined) add('keepalives_idle', Number(lib.keepalives_idle) * 1000, c.keepAliveInitialDelay)
   if (lib.sslrootcert !== undefined) add('sslrootcert', lib.sslrootcert, c.ssl.rootCert)

@@ -31,7 +31,7 @@ describe('defaults', () => {
       password: undefined,
       applicationName: undefined,
       options: undefined,
-      connectTimeout: 0,
+      connectTimeout: 30_000, // pgline's default; libpq waits forever
       keepAlive: true,
       protocolVersion: '3.0',
       minProtocolVersion: '3.0',
