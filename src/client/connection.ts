@@ -654,6 +654,11 @@ export class Connection {
         const token = {}
         this.claimOwner(token, parent)
         req.onComplete = () => this.releaseOwner(token, parent)
+        this.guard(req, sql, options, (err) => {
+          // A batch may be running: cancel it; the Close and Sync follow it.
+          this.cancelIfRunning(req, req.closed())
+          req.abort(err)
+        })
         const opened = this.submit(token, 'stream', sql, ps, { types }, undefined, undefined, { req, batchSize: batch })
         opened.catch(() => this.releaseOwner(token, parent))
         void req.closed().then(() => this.releaseOwner(token, parent))
@@ -707,6 +712,13 @@ export class Connection {
     this.claimOwner(token, parent)
     const req = new CopyInRequest(sql)
     req.onComplete = () => this.releaseOwner(token, parent)
+    this.guard(req, sql, options ?? {}, (err) => {
+      req.abort(err)
+      // CopyFail ends a COPY the server is reading; the cancel, one it is busy with.
+      fe.copyFail(this.writer, err.message)
+      this.flush()
+      this.cancelIfRunning(req, req.done())
+    })
     try {
       await this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req)
     } catch (err) {
@@ -765,6 +777,7 @@ export class Connection {
           const token = {}
           this.claimOwner(token, parent)
           req.onComplete = () => this.releaseOwner(token, parent)
+          this.guard(req, sql, options, (err) => req.abort(err))
           try {
             await this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req)
           } catch (err) {
@@ -834,10 +847,69 @@ export class Connection {
     }
   }
 
-  /** Cancels the request running now (used to stop a COPY TO early), holding new writes until it settles. */
-  private cancelCurrent(req: Request & { whenEnded(): Promise<void> }): void {
+  /**
+   * A stream's or COPY's signal and timeout: when either fires, `stop` ends
+   * the operation with QueryCanceled (cause: the reason); if the server then
+   * says nothing for cancelGrace ms, the connection is closed, as for a query.
+   */
+  private guard(
+    req: Request & { onComplete: (() => void) | undefined },
+    sql: string,
+    options: { signal?: AbortSignal; timeout?: number },
+    stop: (err: DatabaseError) => void,
+  ): void {
+    const { signal } = options
+    const timeout = options.timeout ?? 0
+    if (typeof timeout !== 'number' || !(timeout >= 0)) throw new InterfaceError(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}`)
+    if (signal === undefined && !(timeout > 0 && timeout !== Infinity)) return
+    let ended = false
+    let grace: ReturnType<typeof setTimeout> | undefined
+    const fire = (reason: unknown): void => {
+      if (ended || this.destroyed) return
+      const queued = this.waiting.findIndex((p) => p.stream?.req === req || p.copy === req)
+      if (queued !== -1) {
+        // Not written yet: drop it, as a queued query; the server never hears of it.
+        const [p] = this.waiting.splice(queued, 1)
+        req.onComplete!()
+        this.finish(p!, canceledError(sql, reason ?? new InterfaceError('aborted'), false))
+        this.drain()
+        return
+      }
+      const err = canceledError(sql, reason ?? new InterfaceError('aborted'), true)
+      stop(err)
+      this.scheduleFlush()
+      const ms = this.cancelGrace
+      if (!(ms > 0) || ms === Infinity) return
+      grace = setTimeout(() => {
+        if (ended || this.destroyed) return
+        const why = reason instanceof Error ? reason.message : 'the operation was aborted'
+        this.destroy(new ConnectionError(`${why}, and the server did not answer within ${ms} ms (cancelGrace): the connection was closed`, { retrySafe: false, cause: reason }))
+      }, ms)
+      grace.unref()
+    }
+    const onAbort = (): void => fire(signal!.reason)
+    const timer = timeout > 0 && timeout !== Infinity ? setTimeout(() => fire(new TimeoutError(`timed out after ${timeout} ms`)), timeout) : undefined
+    timer?.unref()
+    const previous = req.onComplete
+    req.onComplete = () => {
+      ended = true
+      if (timer !== undefined) clearTimeout(timer)
+      if (grace !== undefined) clearTimeout(grace)
+      signal?.removeEventListener('abort', onAbort)
+      previous?.()
+    }
+    if (signal?.aborted) queueMicrotask(onAbort)
+    else signal?.addEventListener('abort', onAbort, { once: true })
+  }
+
+  /**
+   * Sends a CancelRequest if `req` is the request the server is working on,
+   * holding new writes until both the cancel and `req` (`ended`) have
+   * settled, so that a late cancel cannot reach a later query.
+   */
+  private cancelIfRunning(req: Request, ended: Promise<unknown>): void {
     const key = this.session.secretKey
-    if (key === undefined || this.isClosed) return
+    if (key === undefined || this.destroyed || this.session.current !== req) return
     this.holds++
     let left = 2
     const release = (): void => {
@@ -846,8 +918,14 @@ export class Connection {
         this.drain()
       }
     }
-    void req.whenEnded().then(release)
+    ended.then(release, release)
     sendCancel(this.config, this.session.processId, key).then(release, release)
+  }
+
+  /** Cancels the request running now (used to stop a COPY TO early), holding new writes until it settles. */
+  private cancelCurrent(req: Request & { whenEnded(): Promise<void> }): void {
+    if (this.isClosed) return
+    this.cancelIfRunning(req, req.whenEnded())
   }
 
   /**
@@ -1039,7 +1117,8 @@ export class Connection {
       cancelSettled = true
       release()
     }
-    if (key === undefined || this.isClosed) return settle()
+    // After close() the query still runs until Terminate is read: cancel it all the same.
+    if (key === undefined || this.destroyed) return settle()
     sendCancel(this.config, this.session.processId, key).then(settle, settle)
   }
 

@@ -11,6 +11,16 @@ export interface CopyOptions {
    * or query named in the COPY statement.
    */
   columnTypes?: readonly (number | string)[]
+  /**
+   * Aborting ends the COPY (CopyFail for COPY FROM, a cancel for COPY TO):
+   * it rejects with QueryCanceled whose `cause` is the abort reason.
+   */
+  signal?: AbortSignal
+  /**
+   * Milliseconds the whole COPY may take before it is aborted as by `signal`
+   * (default: none; the connection's queryTimeout does not apply to COPY).
+   */
+  timeout?: number
 }
 
 export function isIterable(x: unknown): x is AsyncIterable<unknown> | Iterable<unknown> {

@@ -71,6 +71,13 @@ export class CopyInRequest implements Request {
     return this.error
   }
 
+  /** Ends the COPY with `err` (its signal or timeout); the caller sends CopyFail. */
+  abort(err: Error): void {
+    if (this.finished) return
+    this.error ??= err
+    for (const w of this.readyWaiters.splice(0)) w.reject(err)
+  }
+
   ready(): Promise<CopyInfo> {
     if (this.info) return Promise.resolve(this.info)
     if (this.error) return Promise.reject(this.error)
@@ -349,6 +356,8 @@ export class CopyOutRequest implements Request {
   count = 0
   format: 0 | 1 = 0
   canceled = false
+  /** Ended by its signal or timeout. */
+  private aborted = false
   private notCopyOut = false
   onComplete: (() => void) | undefined
   private endWaiters: (() => void)[] = []
@@ -405,6 +414,7 @@ export class CopyOutRequest implements Request {
    */
   async next(join = false): Promise<Buffer | null> {
     for (;;) {
+      if (this.aborted) throw this.error!
       if (this.chunks.length > 0) {
         const c = join && this.chunks.length > 1 ? Buffer.concat(this.chunks.splice(0)) : this.chunks.shift()!
         this.buffered -= c.length
@@ -423,7 +433,17 @@ export class CopyOutRequest implements Request {
     }
   }
 
+  /** Ends the COPY with `err` (its signal or timeout): what is queued is dropped, the reader gets `err`. */
+  abort(err: Error): void {
+    if (this.ended || this.aborted) return
+    this.aborted = true
+    this.error ??= err
+    this.stop()
+    this.wake()
+  }
+
   private finalError(): Error | undefined {
+    if (this.aborted) return this.error
     if (this.error && !(this.canceled && (this.error as { code?: string }).code === '57014')) return this.error
     if (this.notCopyOut && !this.error) return new InterfaceError('copyTo() needs a COPY ... TO STDOUT statement')
     return undefined

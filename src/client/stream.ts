@@ -164,6 +164,14 @@ export class StreamRequest implements Request {
   get failed(): Error | undefined {
     return this.error
   }
+
+  /** Ends the stream with `err` (its signal or timeout): the reader gets it now, the portal is closed. */
+  abort(err: Error): void {
+    if (this.ended) return
+    this.error ??= err
+    this.finish(true)
+    this.deliver({ rows: [], last: true })
+  }
 }
 
 /** What a RowStream needs from its connection. */
@@ -177,6 +185,13 @@ export interface StreamOptions {
   batchSize?: number
   rowMode?: 'object' | 'array'
   types?: TypeMap
+  /** Aborting ends the stream: it rejects with QueryCanceled whose `cause` is the abort reason. */
+  signal?: AbortSignal
+  /**
+   * Milliseconds the whole stream may stay open before it is aborted as by
+   * `signal` (default: none; the connection's queryTimeout does not apply).
+   */
+  timeout?: number
 }
 
 export class RowStream<R> implements AsyncIterable<R> {

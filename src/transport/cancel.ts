@@ -10,6 +10,9 @@ import { openSocket, type SocketOptions } from './socket.js'
 export async function sendCancel(o: SocketOptions, processId: number, secretKey: Uint8Array, timeoutMs = 10_000): Promise<void> {
   const signal = AbortSignal.timeout(timeoutMs)
   const socket = await openSocket(o, signal)
+  // Best effort: a cancel that cannot get through (a black hole) must not
+  // keep the process alive once nothing else does.
+  socket.unref()
   const w = new Writer(64)
   fe.cancelRequest(w, processId, secretKey)
   await new Promise<void>((resolve) => {
@@ -21,6 +24,7 @@ export async function sendCancel(o: SocketOptions, processId: number, secretKey:
     // The server answers nothing; it just closes. Give up after the timeout
     // rather than hang on a server that never closes.
     const timer = setTimeout(done, timeoutMs)
+    timer.unref()
     socket.once('close', done)
     socket.once('error', done)
     socket.on('data', () => {})

@@ -2,7 +2,7 @@
 // lets what was asked before it finish, a pipeline error is never silent, and
 // an async query's error says where it was called from.
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConnectionError, DatabaseError, InterfaceError, type Connection } from '../../src/index.js'
+import { ConnectionError, DatabaseError, InterfaceError, TimeoutError, type Connection } from '../../src/index.js'
 import { resolveConfig } from '../../src/config/config.js'
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -164,5 +164,73 @@ describe('connect()', () => {
   it('has a finite default connect timeout; 0 still waits forever', () => {
     expect(resolveConfig({ host: 'h', user: 'u' }).connectTimeout).toBe(30_000)
     expect(resolveConfig({ host: 'h', user: 'u', connectTimeout: 0 }).connectTimeout).toBe(0)
+  })
+})
+
+describe('streams and COPY take a signal and a timeout', () => {
+  const canceled = (e: unknown): DatabaseError => {
+    expect(e).toBeInstanceOf(DatabaseError)
+    expect((e as DatabaseError).code).toBe('57014')
+    return e as DatabaseError
+  }
+
+  it('a stream whose batch is running is canceled on the server at its timeout', async () => {
+    const c = await conn()
+    const err = await (async () => {
+      for await (const _ of c.stream('select pg_sleep(5) from generate_series(1, 2)', [], { timeout: 200 })) void _
+    })().catch((e: unknown) => e)
+    expect(canceled(err).cause).toBeInstanceOf(TimeoutError)
+    expect((await c.query<{ n: number }>('select 1 as n')).rows[0]!.n).toBe(1)
+  })
+
+  it('a stream whose reader is slow ends at once when its signal aborts, and the portal is closed', async () => {
+    const c = await conn()
+    const ac = new AbortController()
+    let rows = 0
+    const err = await (async () => {
+      for await (const _ of c.stream('select g from generate_series(1, 100000) g', [], { batchSize: 100, signal: ac.signal })) {
+        if (++rows === 150) ac.abort(new Error('enough'))
+        await new Promise((r) => setTimeout(r, 0))
+      }
+    })().catch((e: unknown) => e)
+    expect((canceled(err).cause as Error).message).toBe('enough')
+    expect(rows).toBeLessThan(100000)
+    expect(c.transactionStatus).toBe('I')
+    expect((await c.query<{ n: number }>('select 1 as n')).rows[0]!.n).toBe(1)
+  })
+
+  it('an aborted COPY FROM stores nothing and leaves the connection usable', async () => {
+    const c = await conn()
+    const table = `copy_abort_${process.pid}_${Date.now()}`
+    await c.query(`create temp table ${table} (a int)`)
+    const ac = new AbortController()
+    async function* rows(): AsyncGenerator<unknown[]> {
+      for (let i = 0; ; i++) {
+        if (i === 1000) ac.abort(new Error('stop'))
+        yield [i]
+        if (i % 100 === 0) await new Promise((r) => setTimeout(r, 0))
+      }
+    }
+    const err = await c.copyFrom(`copy ${table} (a) from stdin`, rows(), { signal: ac.signal }).catch((e: unknown) => e)
+    expect(canceled(err).cause).toMatchObject({ message: 'stop' })
+    expect((await c.query<{ n: number }>(`select count(*)::int as n from ${table}`)).rows[0]!.n).toBe(0)
+  })
+
+  it('a COPY TO the server is slow to start is canceled at its timeout', async () => {
+    const c = await conn()
+    const err = await (async () => {
+      for await (const _ of c.copyTo('copy (select pg_sleep(5)) to stdout', { timeout: 200 })) void _
+    })().catch((e: unknown) => e)
+    expect(canceled(err).cause).toBeInstanceOf(TimeoutError)
+    expect((await c.query<{ n: number }>('select 1 as n')).rows[0]!.n).toBe(1)
+  })
+
+  it('an already-aborted signal refuses the stream before it is sent', async () => {
+    const c = await conn()
+    const err = await (async () => {
+      for await (const _ of c.stream('select 1', [], { signal: AbortSignal.abort(new Error('no')) })) void _
+    })().catch((e: unknown) => e)
+    canceled(err)
+    expect((await c.query<{ n: number }>('select 1 as n')).rows[0]!.n).toBe(1)
   })
 })
