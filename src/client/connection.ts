@@ -131,6 +131,8 @@ export interface PipelineGroupState {
 
 const EMPTY: readonly unknown[] = []
 const DEFAULT_CANCEL_GRACE = 5_000
+/** A prepared statement name nothing ever prepares (see refuseInGroup). */
+const REFUSED_STATEMENT = 'pgline refused'
 
 export class Connection {
   /** The connection's type map: register codecs here to affect only this connection. */
@@ -175,6 +177,10 @@ export class Connection {
   private openGroups = 0
   /** Queries that were sent and asked to be canceled, in the order they run. */
   private readonly cancelWanted = new Set<Request>()
+  /** Streams and COPYs a CancelRequest was sent for (once is enough). */
+  private readonly canceled = new WeakSet<Request>()
+  /** Chunks received so far: a grace period ends only in silence. */
+  private received = 0
   /** The first close() call's promise. */
   private closing: Promise<void> | undefined
   /** close() waits for the client's queue to empty: called by drain() when it has, or by destroy(). */
@@ -381,6 +387,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
+    this.received++
     this.decoder.push(chunk)
     try {
       for (let msg = this.decoder.next(); msg !== null; msg = this.decoder.next()) {
@@ -649,21 +656,14 @@ export class Connection {
         this.scheduleFlush()
       },
     })
+    const timeout = checkTimeout(options.timeout)
     const host: StreamHost = {
-      openStream: (req, ps, batch) => {
-        const token = {}
-        this.claimOwner(token, parent)
-        req.onComplete = () => this.releaseOwner(token, parent)
-        this.guard(req, sql, options, (err) => {
-          // A batch may be running: cancel it; the Close and Sync follow it.
-          this.cancelIfRunning(req, req.closed())
-          req.abort(err)
-        })
-        const opened = this.submit(token, 'stream', sql, ps, { types }, undefined, undefined, { req, batchSize: batch })
-        opened.catch(() => this.releaseOwner(token, parent))
-        void req.closed().then(() => this.releaseOwner(token, parent))
-        return opened.then(() => undefined)
-      },
+      openStream: (req, ps, batch) =>
+        this.submitHeld(parent, req, sql, { signal: options.signal, timeout }, (token) => this.submit(token, 'stream', sql, ps, { types }, undefined, undefined, { req, batchSize: batch }), {
+          // Close and Sync follow a running batch; the cancel cuts it short.
+          stop: (err) => req.abort(err),
+          cancel: () => this.cancelIfRunning(req, req.closed()),
+        }),
     }
     return new RowStream<R>(host, () => new StreamRequest(sql, types, options.rowMode ?? 'object', control()), params, batchSize)
   }
@@ -689,6 +689,8 @@ export class Connection {
   ): Promise<CopyIn | number> {
     const source = isIterable(a) ? a : undefined
     const options = (source === undefined ? a : b) as CopyOptions | undefined
+    // Checked before anything is claimed or sent.
+    const abortOptions = { signal: options?.signal, timeout: checkTimeout(options?.timeout) }
     const format = formatOf(sql)
     let binary: ((value: unknown, column: number) => Buffer) | undefined
     // Column types let typed rows use each type's own encoder (text forms of
@@ -708,23 +710,17 @@ export class Connection {
       }
     }
     const encoder = textRowEncoder(this.types, binary, oids)
-    const token = {}
-    this.claimOwner(token, parent)
     const req = new CopyInRequest(sql)
-    req.onComplete = () => this.releaseOwner(token, parent)
-    this.guard(req, sql, options ?? {}, (err) => {
-      req.abort(err)
-      // CopyFail ends a COPY the server is reading; the cancel, one it is busy with.
-      fe.copyFail(this.writer, err.message)
-      this.flush()
-      this.cancelIfRunning(req, req.done())
+    await this.submitHeld(parent, req, sql, abortOptions, (token) => this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req), {
+      // CopyFail ends a COPY the server is reading (not once CopyDone is
+      // sent: then the server's answer decides); the cancel, one it is busy with.
+      stop: (err) => {
+        if (req.doneSent) return
+        req.abort(err)
+        fe.copyFail(this.writer, err.message)
+      },
+      cancel: () => this.cancelIfRunning(req, req.done()),
     })
-    try {
-      await this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req)
-    } catch (err) {
-      this.releaseOwner(token, parent)
-      throw err
-    }
     let info
     try {
       info = await req.ready()
@@ -735,6 +731,7 @@ export class Connection {
     const host: CopyHost = {
       sendData: async (data) => {
         if (this.destroyed) throw this.copyLost()
+        if (req.settled) throw req.failure ?? new InterfaceError('the COPY has ended')
         fe.copyData(this.writer, data)
         if (this.writer.length >= 256 * 1024) this.flush()
         else this.scheduleFlush()
@@ -742,10 +739,14 @@ export class Connection {
         if (s !== undefined && s.writableNeedDrain && !s.destroyed) await this.drained(s)
       },
       sendDone: () => {
+        if (req.settled) return
+        req.doneSent = true
         fe.copyDone(this.writer)
         this.flush()
       },
       sendFail: (reason) => {
+        // Late (the COPY already ended): it would hit whatever runs next.
+        if (req.settled || req.doneSent) return
         fe.copyFail(this.writer, reason)
         this.flush()
       },
@@ -765,6 +766,7 @@ export class Connection {
   /** @internal copyTo() on behalf of a transaction handle's token (or undefined). */
   copyToFor(parent: object | undefined, sql: string, options: CopyOptions = {}): CopyOut {
     const format = formatOf(sql)
+    const abortOptions = { signal: options.signal, timeout: checkTimeout(options.timeout) }
     const host: CopyOutHost = {
       pause: () => this.socket?.pause(),
       resume: () => this.socket?.resume(),
@@ -773,18 +775,11 @@ export class Connection {
     return new CopyOut(
       sql,
       {
-        start: async (req) => {
-          const token = {}
-          this.claimOwner(token, parent)
-          req.onComplete = () => this.releaseOwner(token, parent)
-          this.guard(req, sql, options, (err) => req.abort(err))
-          try {
-            await this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req)
-          } catch (err) {
-            this.releaseOwner(token, parent)
-            throw err
-          }
-        },
+        start: (req) =>
+          this.submitHeld(parent, req, sql, abortOptions, (token) => this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req), {
+            stop: (err) => req.abort(err),
+            cancel: () => this.cancelCurrent(req),
+          }),
         decoders: async (fmt) => {
           const oids = await this.columnTypes(sql, options.columnTypes, parent)
           return oids?.map((oid) => this.types.decoder(oid, fmt))
@@ -802,10 +797,15 @@ export class Connection {
    */
   private drained(s: net.Socket): Promise<void> {
     return new Promise((resolve, reject) => {
+      let settled = false
       const done = (): void => {
+        // Both the socket's 'close' and the connection's may call this.
+        if (settled) return
+        settled = true
         s.off('drain', onDrain)
         s.off('close', onEnd)
-        this.closeListeners.splice(this.closeListeners.indexOf(onEnd), 1)
+        const i = this.closeListeners.indexOf(onEnd)
+        if (i !== -1) this.closeListeners.splice(i, 1)
       }
       const onDrain = (): void => {
         done()
@@ -848,58 +848,124 @@ export class Connection {
   }
 
   /**
-   * A stream's or COPY's signal and timeout: when either fires, `stop` ends
-   * the operation with QueryCanceled (cause: the reason); if the server then
-   * says nothing for cancelGrace ms, the connection is closed, as for a query.
+   * Runs a stream's or COPY's request, which holds the connection to itself
+   * until its ReadyForQuery: claims the connection (released then, or at
+   * once if the request is refused), submits it, and watches its signal and
+   * timeout for as long.
    */
-  private guard(
+  private async submitHeld(
+    parent: object | undefined,
     req: Request & { onComplete: (() => void) | undefined },
     sql: string,
-    options: { signal?: AbortSignal; timeout?: number },
-    stop: (err: DatabaseError) => void,
-  ): void {
-    const { signal } = options
-    const timeout = options.timeout ?? 0
-    if (typeof timeout !== 'number' || !(timeout >= 0)) throw new InterfaceError(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}`)
-    if (signal === undefined && !(timeout > 0 && timeout !== Infinity)) return
+    abort: { signal: AbortSignal | undefined; timeout: number },
+    submit: (token: object) => Promise<unknown>,
+    stopper: Stopper,
+  ): Promise<void> {
+    const token = {}
+    this.claimOwner(token, parent)
+    const disarm = this.guard(req, sql, abort, stopper)
+    const done = (): void => {
+      disarm()
+      this.releaseOwner(token, parent)
+    }
+    req.onComplete = done
+    try {
+      await submit(token)
+    } catch (err) {
+      done()
+      throw err
+    }
+  }
+
+  /**
+   * A stream's or COPY's signal and timeout: when either fires, the
+   * operation ends with QueryCanceled (cause: the reason) and is canceled on
+   * the server once it runs; if the server then stays silent for
+   * cancelGrace ms, the connection is closed, as for a query. Returns the
+   * function that stops watching (at ReadyForQuery, or when refused).
+   */
+  private guard(req: Request, sql: string, abort: { signal: AbortSignal | undefined; timeout: number }, stopper: Stopper): () => void {
+    const { signal, timeout } = abort
+    if (signal === undefined && !(timeout > 0 && timeout !== Infinity)) return noop
     let ended = false
-    let grace: ReturnType<typeof setTimeout> | undefined
+    let silence: (() => void) | undefined
     const fire = (reason: unknown): void => {
-      if (ended || this.destroyed) return
+      // After close() or a failure the connection's end settles it.
+      if (ended || this.isClosed) return
       const queued = this.waiting.findIndex((p) => p.stream?.req === req || p.copy === req)
       if (queued !== -1) {
         // Not written yet: drop it, as a queued query; the server never hears of it.
         const [p] = this.waiting.splice(queued, 1)
-        req.onComplete!()
         this.finish(p!, canceledError(sql, reason ?? new InterfaceError('aborted'), false))
         this.drain()
         return
       }
-      const err = canceledError(sql, reason ?? new InterfaceError('aborted'), true)
-      stop(err)
+      // Its messages are on the wire, so what ends it may follow them.
+      if (!this.session.has(req)) return
+      stopper.stop(canceledError(sql, reason ?? new InterfaceError('aborted'), true))
       this.scheduleFlush()
-      const ms = this.cancelGrace
-      if (!(ms > 0) || ms === Infinity) return
-      grace = setTimeout(() => {
-        if (ended || this.destroyed) return
-        const why = reason instanceof Error ? reason.message : 'the operation was aborted'
-        this.destroy(new ConnectionError(`${why}, and the server did not answer within ${ms} ms (cancelGrace): the connection was closed`, { retrySafe: false, cause: reason }))
-      }, ms)
-      grace.unref()
+      silence = this.watchSilence(reason, () => this.session.current === req, () => ended, stopper.cancel)
     }
     const onAbort = (): void => fire(signal!.reason)
     const timer = timeout > 0 && timeout !== Infinity ? setTimeout(() => fire(new TimeoutError(`timed out after ${timeout} ms`)), timeout) : undefined
+    // The socket keeps the process alive while the request is out.
     timer?.unref()
-    const previous = req.onComplete
-    req.onComplete = () => {
-      ended = true
-      if (timer !== undefined) clearTimeout(timer)
-      if (grace !== undefined) clearTimeout(grace)
-      signal?.removeEventListener('abort', onAbort)
-      previous?.()
-    }
     if (signal?.aborted) queueMicrotask(onAbort)
     else signal?.addEventListener('abort', onAbort, { once: true })
+    const onClose = (): void => disarm()
+    this.closeListeners.push(onClose)
+    const disarm = (): void => {
+      if (ended) return
+      ended = true
+      if (timer !== undefined) clearTimeout(timer)
+      silence?.()
+      signal?.removeEventListener('abort', onAbort)
+      const i = this.closeListeners.indexOf(onClose)
+      if (i !== -1) this.closeListeners.splice(i, 1)
+    }
+    return disarm
+  }
+
+  /**
+   * After an abort: once the request is the one the server works on, calls
+   * `cancel` and then closes the connection if nothing at all arrives for
+   * cancelGrace ms (a stalled network, a black-holed cancel). While it waits
+   * behind other requests, their own timeouts rule. Returns the stop function.
+   */
+  private watchSilence(reason: unknown, running: () => boolean, done: () => boolean, cancel?: () => void): () => void {
+    const grace = this.cancelGrace
+    let armed = false
+    let seen = this.received
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const check = (): void => {
+      if (done() || this.destroyed) return
+      const heard = this.received !== seen
+      seen = this.received
+      if (running()) {
+        if (!armed) {
+          armed = true
+          cancel?.()
+        } else if (!heard) {
+          const why = reason instanceof Error ? reason.message : 'the query was canceled'
+          return this.destroy(
+            new ConnectionError(`${why}, and the server did not answer within ${grace} ms of the cancel (cancelGrace): the connection was closed`, {
+              retrySafe: false,
+              cause: reason,
+            }),
+          )
+        }
+      }
+      if (grace > 0 && grace !== Infinity) {
+        timer = setTimeout(check, grace)
+        timer.unref()
+      } else if (!armed) {
+        // No grace: only the cancel remains to be sent once it runs.
+        timer = setTimeout(check, 50)
+        timer.unref()
+      }
+    }
+    check()
+    return () => clearTimeout(timer)
   }
 
   /**
@@ -909,7 +975,8 @@ export class Connection {
    */
   private cancelIfRunning(req: Request, ended: Promise<unknown>): void {
     const key = this.session.secretKey
-    if (key === undefined || this.destroyed || this.session.current !== req) return
+    if (key === undefined || this.destroyed || this.session.current !== req || this.canceled.has(req)) return
+    this.canceled.add(req)
     this.holds++
     let left = 2
     const release = (): void => {
@@ -1046,51 +1113,44 @@ export class Connection {
       this.waiting.splice(this.waiting.indexOf(p), 1)
       this.finish(p, canceledError(p.sql, p.abortReason, false))
       this.drain()
+    } else if (p.state === 'sent' && p.kind === 'sync') {
+      // A pipeline's sync() with a timeout: it waits for the group's ReadyForQuery.
+      const group = p.group?.request
+      this.giveUpAfterGrace(p, () => group !== undefined && this.session.current === group)
     } else if (p.state === 'sent' && p.kind === 'pipelined') {
       // A statement inside a Sync group: the group is one request to the
-      // session, so cancel it only while it runs; holding writes here could
-      // block the group's own Sync.
-      const key = this.session.secretKey
-      if (key !== undefined && p.group?.request !== undefined && this.session.current === p.group.request) {
+      // session, so cancel only while this statement is the one running
+      // (an earlier one has a timeout of its own, or none); holding writes
+      // here could block the group's own Sync.
+      const group = p.group?.request
+      let canceled = false
+      this.giveUpAfterGrace(p, () => group !== undefined && this.session.current === group && group.running === p.request, () => {
+        const key = this.session.secretKey
+        if (canceled || key === undefined) return
+        canceled = true
         sendCancel(this.config, this.session.processId, key).catch(() => undefined)
-      }
-      this.giveUpAfterGrace(p)
+      })
     } else if (p.state === 'sent' && p.request !== undefined) {
       // Nothing more is written until the cancel has settled, so it cannot
       // reach a query sent after this one.
       this.cancelWanted.add(p.request)
       this.holds++
       this.maybeSendCancel()
-      this.giveUpAfterGrace(p)
+      const req = p.request
+      this.giveUpAfterGrace(p, () => this.session.current === req)
     } else {
       // 'describing': the description comes back quickly and dispatch sees
       // abortReason; unless the server is gone.
-      this.giveUpAfterGrace(p)
+      this.giveUpAfterGrace(p, () => p.describe !== undefined && this.session.current === p.describe)
     }
   }
 
-  /**
-   * A canceled query whose server says nothing for cancelGrace ms after the
-   * cancel (a stalled network, a black-holed cancel connection): waiting on
-   * would never end, so the connection is closed and every request on it
-   * rejects, as pgx does when a deadline passes.
-   */
-  private giveUpAfterGrace(p: Pending): void {
-    const grace = this.cancelGrace
-    if (!(grace > 0) || grace === Infinity) return
-    const timer = setTimeout(() => {
-      if (p.state === 'done' || this.destroyed) return
-      const why = p.abortReason instanceof Error ? p.abortReason.message : 'the query was canceled'
-      this.destroy(
-        new ConnectionError(`${why}, and the server did not answer within ${grace} ms of the cancel (cancelGrace): the connection was closed`, {
-          retrySafe: false,
-          cause: p.abortReason,
-        }),
-      )
-    }, grace)
+  /** A canceled query: see watchSilence; stops with the query. */
+  private giveUpAfterGrace(p: Pending, running: () => boolean, cancel?: () => void): void {
+    const stop = this.watchSilence(p.abortReason, running, () => p.state === 'done', cancel)
     const previous = p.cleanup
     p.cleanup = () => {
-      clearTimeout(timer)
+      stop()
       previous?.()
     }
   }
@@ -1224,7 +1284,8 @@ export class Connection {
     try {
       bind = stmt?.ready ? encodeTyped(p.types, stmt.paramOids, p.params) : encodeUntyped(p.types, p.params)
     } catch (err) {
-      return this.finish(p, err as Error)
+      this.finish(p, err as Error)
+      return this.refuseInGroup(p, g.request, err as Error)
     }
     let hooks = this.plainHooks
     let fields: CachedStatement['fields'] | undefined
@@ -1249,6 +1310,19 @@ export class Connection {
     p.state = 'sent'
     p.request = req
     g.request.add(req)
+    this.scheduleFlush()
+  }
+
+  /**
+   * A pipelined statement that cannot be encoded: the statements around it
+   * in its Sync group must not commit without it, so a Bind of a statement
+   * that does not exist stands in for it; the server refuses that, which
+   * aborts the group as any error would.
+   */
+  private refuseInGroup(p: Pending, group: GroupRequest, err: Error): void {
+    fe.bind(this.writer, '', REFUSED_STATEMENT, EMPTY as number[], [], EMPTY as number[])
+    const stand = new QueryRequest(p.sql, p.types, p.mode, this.plainHooks, noop, noop)
+    group.addRefused(stand, err)
     this.scheduleFlush()
   }
 
@@ -1369,7 +1443,7 @@ export class Connection {
     p.state = 'describing'
     this.holds++
     this.session.enqueue(
-      new DescribeRequest(p.sql, (err, d) => {
+      (p.describe = new DescribeRequest(p.sql, (err, d) => {
         this.holds--
         if (err !== undefined || d === undefined) {
           this.cache.delete(stmt.key)
@@ -1383,7 +1457,7 @@ export class Connection {
           this.dispatch(p)
         }
         this.drain()
-      }),
+      })),
     )
     this.scheduleFlush()
   }
@@ -1581,6 +1655,23 @@ export class Connection {
     idle?.()
     emit([...this.closeListeners], byClient && this.session.pending === 0 ? undefined : err)
   }
+}
+
+/** How a stream or COPY is ended by its signal or timeout. */
+interface Stopper {
+  /** Ends it on the client with `err` and writes what ends it on the wire (its own messages are already written). */
+  stop(err: DatabaseError): void
+  /** Cancels it on the server; called once it is the request running. */
+  cancel(): void
+}
+
+function noop(): void {}
+
+/** A stream's or COPY's timeout option, checked before anything is claimed or sent. */
+function checkTimeout(timeout: unknown): number {
+  if (timeout === undefined) return 0
+  if (typeof timeout !== 'number' || !(timeout >= 0)) throw new InterfaceError(`timeout must be a non-negative number of milliseconds, got ${typeof timeout === 'number' ? timeout : typeof timeout}`)
+  return timeout
 }
 
 /** The message of a query refused because the server or the network ended the connection. */

@@ -71,9 +71,17 @@ export class CopyInRequest implements Request {
     return this.error
   }
 
+  /** CopyDone was sent: the outcome is the server's to tell from now on. */
+  doneSent = false
+
+  /** Its ReadyForQuery arrived (or the connection failed): nothing more may be written for it. */
+  get settled(): boolean {
+    return this.finished
+  }
+
   /** Ends the COPY with `err` (its signal or timeout); the caller sends CopyFail. */
   abort(err: Error): void {
-    if (this.finished) return
+    if (this.finished || this.doneSent) return
     this.error ??= err
     for (const w of this.readyWaiters.splice(0)) w.reject(err)
   }

@@ -38,6 +38,8 @@ export interface Pending {
   /** Why it was aborted (an AbortSignal's reason or a TimeoutError), once it was. */
   abortReason: unknown
   request: QueryRequest | undefined
+  /** The Parse/Describe round trip a new statement waits for ('describing'). */
+  describe?: import('../session/session.js').Request
   cleanup: (() => void) | undefined
   /** Resolve with the first result instead of the list (query()). */
   readonly first: boolean

@@ -22,11 +22,25 @@ export class GroupRequest implements Request {
   onComplete: (() => void) | undefined
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = []
 
+  /** Statements refused before sending, stood in for by a Bind the server refuses: the error to report. */
+  private refusals: Map<QueryRequest, Error> | undefined
+
+  /** A statement the client refused: `q` fails on the server, so the group aborts as for a server error, with `err` as the cause. */
+  addRefused(q: QueryRequest, err: Error): void {
+    ;(this.refusals ??= new Map()).set(q, err)
+    this.add(q)
+  }
+
   add(q: QueryRequest): void {
     this.statements.push(q)
     // After an error the server skips everything up to the Sync: say so now,
     // since a caller awaiting it before sync() would otherwise wait forever.
     if (this.abortedBy !== undefined) this.abortRest()
+  }
+
+  /** The statement the server is answering now. */
+  get running(): QueryRequest | undefined {
+    return this.statements[this.index]
   }
 
   get size(): number {
@@ -54,7 +68,7 @@ export class GroupRequest implements Request {
         return
       case 'ErrorResponse':
         this.index++
-        this.abortedBy = q.failure
+        this.abortedBy = this.refusals?.get(q) ?? q.failure
         q.complete('E')
         this.abortRest()
         return
@@ -127,6 +141,8 @@ export class Pipeline {
   private readonly pending: Promise<unknown>[] = []
   /** Statements since the last sync(), to find an error nobody observed. */
   private group: Statement[] = []
+  /** An error a sync() raised that nobody awaited: the pipeline rejects with it. */
+  private lost: Error | undefined
 
   constructor(private readonly host: PipelineHost) {}
 
@@ -169,7 +185,13 @@ export class Pipeline {
    */
   sync(): Promise<void> {
     if (this.ended) return Promise.reject(new InterfaceError('the pipeline has ended'))
-    return this.syncGroup()
+    const inner = this.syncGroup()
+    const promise = new StatementPromise<void>((resolve, reject) => inner.then(resolve, reject))
+    // A sync() nobody awaits (`void p.sync()`) hands its error to the pipeline's end.
+    Promise.prototype.then.call(promise, undefined, (err: Error) => {
+      if (!promise.observed) this.lost ??= err
+    })
+    return promise
   }
 
   private async syncGroup(): Promise<void> {
@@ -191,5 +213,6 @@ export class Pipeline {
       this.ended = true
       await Promise.all(this.pending)
     }
+    if (this.lost !== undefined) throw this.lost
   }
 }

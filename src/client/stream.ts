@@ -167,7 +167,8 @@ export class StreamRequest implements Request {
 
   /** Ends the stream with `err` (its signal or timeout): the reader gets it now, the portal is closed. */
   abort(err: Error): void {
-    if (this.ended) return
+    // Synced already (exhausted, failed, or closed early): nothing to end.
+    if (this.ended || this.finished) return
     this.error ??= err
     this.finish(true)
     this.deliver({ rows: [], last: true })

@@ -31,8 +31,11 @@ const TLS_REFUSED = /does not accept TLS|did not agree to ALPN/
 /** True when a failed connect (or `configure`) may work if simply tried again later. */
 export function canHeal(err: Error): boolean {
   if (err instanceof DatabaseError) return HEALING_CLASSES.has(err.code.slice(0, 2)) || HEALING_CODES.has(err.code)
-  // Bad settings, a refused password or auth method, a server that is not PostgreSQL.
-  if (err instanceof ClientAuthenticationError || err instanceof InterfaceError || err instanceof ProtocolError) return false
+  // Bad settings, a refused password or auth method.
+  if (err instanceof ClientAuthenticationError || err instanceof InterfaceError) return false
+  // A garbled startup may be one corrupted byte as well as a port that is not
+  // PostgreSQL: retried, and a PoolTimeout names it if it persists.
+  if (err instanceof ProtocolError) return true
   if (err instanceof ConnectionError) return !TLS_REFUSED.test(err.message) && !TLS_CODE.test(codeOf(err.cause))
   if (err instanceof TimeoutError) return true
   // Not the driver's: a system error (ECONNRESET...) heals; a TLS library

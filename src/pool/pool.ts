@@ -826,7 +826,9 @@ export class Pool implements AsyncDisposable {
         const e = toError(err, source)
         this.lastConnectError = e
         this.report(e, source)
-        if (!canHeal(e)) this.failWaiters(e)
+        // Only while no connection is open: one in use may come back and
+        // serve them (a password rotated under a running pool).
+        if (!canHeal(e) && this.slots.size === 0) this.failWaiters(e)
         // Backoff either way: `min` refills and later callers retry (the
         // password may be fixed by then), but never in a tight loop.
         this.scheduleRetry()

@@ -106,6 +106,11 @@ export class Session {
     return this.queue.length - this.head
   }
 
+  /** Whether `req` was enqueued and has not been answered yet. */
+  has(req: Request): boolean {
+    return this.queue.indexOf(req, this.head) !== -1
+  }
+
   enqueue(req: Request): void {
     this.queue.push(req)
   }

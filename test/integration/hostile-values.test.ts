@@ -2,7 +2,7 @@
 // names the parameter (or COPY row and column) but never the value, before
 // anything reaches the server, and the connection stays usable.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { DatabaseError, InterfaceError, ParameterError, Pool, type Connection } from '../../src/index.js'
+import { DatabaseError, InterfaceError, ParameterError, PipelineAborted, Pool, type Connection } from '../../src/index.js'
 import { loadSync } from '../sync/flavours.js'
 import { connectAs, optionsFor, uniqueName } from './_util.js'
 
@@ -90,15 +90,19 @@ describe('strings with lone UTF-16 surrogates', () => {
     await stillUsable()
   })
 
-  it('refuses in a pipeline, and the rest of the pipeline runs', async () => {
+  it('refuses in a pipeline: its Sync group aborts as for a server error, the next group runs', async () => {
     const results = await conn.pipeline(async (p) => {
       const bad = p.query('select $1::text as s', ['\uDC00']).catch((e: unknown) => e)
-      const good = p.query('select $1::text as s', ['after'])
-      return Promise.all([bad, good])
+      const sameGroup = p.query('select $1::text as s', ['skipped']).catch((e: unknown) => e)
+      await p.sync()
+      const next = p.query('select $1::text as s', ['after'])
+      return Promise.all([bad, sameGroup, next])
     })
     expect(results[0]).toBeInstanceOf(ParameterError)
     expect((results[0] as ParameterError).message).toMatch(/\$1/)
-    expect((results[1] as { rows: unknown[] }).rows).toEqual([{ s: 'after' }])
+    expect(results[1]).toBeInstanceOf(PipelineAborted)
+    expect((results[1] as Error).cause).toBe(results[0])
+    expect((results[2] as { rows: unknown[] }).rows).toEqual([{ s: 'after' }])
     await stillUsable()
   })
 

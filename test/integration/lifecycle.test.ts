@@ -234,3 +234,33 @@ describe('streams and COPY take a signal and a timeout', () => {
     expect((await c.query<{ n: number }>('select 1 as n')).rows[0]!.n).toBe(1)
   })
 })
+
+describe('cancelGrace', () => {
+  it('counts only once the timed-out query is the one running: a slow query ahead does not close the connection', async () => {
+    const c = await connectAs('scram', { cancelGrace: 200 })
+    open.push(c)
+    const slow = c.query<{ n: number }>('select pg_sleep(0.8), 1 as n')
+    const quick = c.query<{ n: number }>('select 2 as n', [], { timeout: 50 })
+    expect((await slow).rows[0]!.n).toBe(1)
+    // Answered, or canceled once it ran: either way not a lost connection.
+    const outcome = await quick.then(
+      (r) => r.rows[0]!.n,
+      (e: DatabaseError) => e.code,
+    )
+    expect([2, '57014']).toContain(outcome)
+    expect(c.closed).toBe(false)
+    expect((await c.query<{ n: number }>('select 3 as n')).rows[0]!.n).toBe(3)
+  })
+
+  it('a pipelined statement that times out while an earlier one runs does not cancel that one', async () => {
+    const c = await connectAs('scram', { cancelGrace: 200 })
+    open.push(c)
+    const [first, second] = await c.pipeline(async (p) =>
+      Promise.allSettled([p.query<{ n: number }>('select pg_sleep(0.6), 1 as n'), p.query<{ n: number }>('select 2 as n', [], { timeout: 50 })]),
+    )
+    expect(first.status).toBe('fulfilled')
+    expect(second.status === 'fulfilled' || (second.reason as DatabaseError).code === '57014').toBe(true)
+    expect(c.closed).toBe(false)
+    expect((await c.query<{ n: number }>('select 3 as n')).rows[0]!.n).toBe(3)
+  })
+})

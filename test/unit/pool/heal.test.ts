@@ -16,7 +16,10 @@ describe('canHeal', () => {
   it('client-side refusals and bad settings are not retried', () => {
     expect(canHeal(new ClientAuthenticationError('no password was given'))).toBe(false)
     expect(canHeal(new InterfaceError('cannot read /nonexistent/key'))).toBe(false)
-    expect(canHeal(new ProtocolError('unexpected answer to SSLRequest: 0x48'))).toBe(false)
+  })
+
+  it('a garbled startup is retried: one corrupted byte heals, and a port that is not PostgreSQL ends in PoolTimeout naming it', () => {
+    expect(canHeal(new ProtocolError('unexpected answer to SSLRequest: 0x48'))).toBe(true)
   })
 
   it('connection errors heal, except TLS refused or a certificate that does not verify', () => {
