@@ -119,7 +119,7 @@ function closest(name: string): string | undefined {
   let best: string | undefined
   let bestDistance = 3
   for (const k of KEYWORDS) {
-    const d = distance(name.toLowerCase(), k)
+    const d = editDistance(name.toLowerCase(), k)
     if (d < bestDistance) {
       best = k
       bestDistance = d
@@ -128,7 +128,8 @@ function closest(name: string): string | undefined {
   return best
 }
 
-function distance(a: string, b: string): number {
+/** Levenshtein distance: how many single-character edits turn a into b. */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     let diag = row[0]!

@@ -12,6 +12,7 @@ import { InterfaceError } from '../errors/base.js'
 import type { PoolOptions } from '../pool/pool.js'
 import type { SyncConnectionOptions } from '../sync/index.js'
 import type { ConnectOptions } from './config.js'
+import { editDistance } from './keywords.js'
 
 const CONNECT_KEYS = {
   host: true,
@@ -188,23 +189,11 @@ function nearest(key: string, known: ReadonlySet<string>): string | undefined {
   let best: string | undefined
   let bestDistance = Math.max(2, Math.floor(k.length / 3)) + 1
   for (const name of known) {
-    const d = levenshtein(k, fold(name))
+    const d = editDistance(k, fold(name))
     if (d < bestDistance) {
       best = name
       bestDistance = d
     }
   }
   return best
-}
-
-function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = cur
-  }
-  return prev[b.length]!
 }
