@@ -30,7 +30,7 @@ import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import { CopyIn, CopyInRequest, CopyOut, textRowEncoder, type CopyHost, type CopyOutHost } from './copy.js'
 import { formatOf } from './copy-format.js'
 import { binaryColumns, copyTarget, isIterable, type CopyOptions } from './copy-setup.js'
-import { copyBinaryEncoder } from './copy-binary.js'
+import { copyBinaryEncoder } from '../types/copy-binary.js'
 import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
 import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
 import { RowDecoder, type ColumnsResult, type Field, type Result, type Row, type RowMode } from './result.js'
@@ -130,6 +130,17 @@ export interface PipelineGroupState {
 }
 
 const EMPTY: readonly unknown[] = []
+const NO_OPTIONS: QueryOptions = {}
+
+/** What a caller asks the connection to run: one shape per kind of request. */
+type Op =
+  | { kind: 'extended'; sql: string; params: readonly unknown[]; options: QueryOptions; statement: CachedStatement | undefined }
+  | { kind: 'simple'; sql: string; options: QueryOptions }
+  | { kind: 'pipelined'; sql: string; params: readonly unknown[]; options: QueryOptions; group: () => PipelineGroupState }
+  | { kind: 'sync'; group: () => PipelineGroupState }
+  | { kind: 'describe'; sql: string; statement: CachedStatement | undefined }
+  | { kind: 'stream'; sql: string; params: readonly unknown[]; types: TypeMap; stream: NonNullable<Pending['stream']> }
+  | { kind: 'copy'; sql: string; copy: NonNullable<Pending['copy']> }
 const DEFAULT_CANCEL_GRACE = 5_000
 /** A prepared statement name nothing ever prepares (see refuseInGroup). */
 const REFUSED_STATEMENT = 'pgline refused'
@@ -457,7 +468,7 @@ export class Connection {
   query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
   query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
   query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: QueryOptions = {}): Promise<Result<R>> {
-    return this.submit(undefined, 'extended', sql, params, options, undefined, undefined, undefined, undefined, true) as unknown as Promise<Result<R>>
+    return this.runQuery<R>(undefined, sql, params, options)
   }
 
   /**
@@ -468,7 +479,7 @@ export class Connection {
   simpleQuery(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
   simpleQuery<R = Row>(sql: string, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
   simpleQuery<R = Row>(sql: string, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
-    return this.submit(undefined, 'simple', sql, EMPTY, options) as Promise<Result<R>[]>
+    return this.runSimple<R>(undefined, sql, options)
   }
 
   /**
@@ -499,12 +510,13 @@ export class Connection {
     this.owner = token
     let group: PipelineGroupState | undefined
     const host: PipelineHost = {
-      pipelineStatement: (sql, params, options) => this.submit(token, 'pipelined', sql, params, options, () => (group ??= { request: undefined })),
+      pipelineStatement: (sql, params, options) =>
+        this.run(token, { kind: 'pipelined', sql, params, options, group: () => (group ??= { request: undefined }) }) as Promise<Result<unknown>>,
       pipelineSync: () => {
         const g = group
         group = undefined
         if (g === undefined) return Promise.resolve()
-        return this.submit(token, 'sync', '', EMPTY, {}, () => g).then(() => undefined)
+        return this.run(token, { kind: 'sync', group: () => g }) as Promise<void>
       },
     }
     const pipe = new Pipeline(host) as Pipeline & AsyncDisposable
@@ -579,7 +591,7 @@ export class Connection {
 
   /** Asks the server for a statement's parameter types and result fields, without running it. */
   async describe(sql: string): Promise<StatementDescription> {
-    const d = (await this.submit(undefined, 'describe', sql, EMPTY, {})) as unknown as Description
+    const d = await this.runDescribe(undefined, sql)
     return { paramTypes: d.paramOids, fields: d.fields }
   }
 
@@ -589,7 +601,7 @@ export class Connection {
    */
   async prepare(sql: string): Promise<PreparedStatement> {
     const stmt: CachedStatement = { name: `pgline_p${++preparedCounter}`, key: sql, ready: false, paramOids: [], fields: null, resultFormats: [], used: 0 }
-    const d = (await this.submit(undefined, 'describe', sql, EMPTY, {}, undefined, stmt)) as unknown as Description
+    const d = await this.runDescribe(undefined, sql, stmt)
     stmt.paramOids = d.paramOids
     stmt.fields = withFormats(d.fields, this.types)
     stmt.resultFormats = stmt.fields === null ? [] : stmt.fields.map((f) => f.format)
@@ -603,7 +615,7 @@ export class Connection {
       // The cast gives it the rowMode overloads of PreparedStatement.execute.
       execute: (<R = Row>(params: readonly unknown[] = EMPTY, options: QueryOptions = {}) => {
         if (closed) return Promise.reject(new InterfaceError(`prepared statement ${stmt.name} was closed`))
-        return this.submit(undefined, 'extended', sql, params, options, undefined, stmt).then((r) => r[0] as Result<R>)
+        return this.runQuery<R>(undefined, sql, params, options, stmt)
       }) as PreparedStatement['execute'],
       close: async () => {
         if (closed) return
@@ -659,7 +671,7 @@ export class Connection {
     const timeout = checkTimeout(options.timeout)
     const host: StreamHost = {
       openStream: (req, ps, batch) =>
-        this.submitHeld(parent, req, sql, { signal: options.signal, timeout }, (token) => this.submit(token, 'stream', sql, ps, { types }, undefined, undefined, { req, batchSize: batch }), {
+        this.submitHeld(parent, req, sql, { signal: options.signal, timeout }, (token) => this.run(token, { kind: 'stream', sql, params: ps, types, stream: { req, batchSize: batch } }), {
           // Close and Sync follow a running batch; the cancel cuts it short.
           stop: (err) => req.abort(err),
           cancel: () => this.cancelIfRunning(req, req.closed()),
@@ -698,20 +710,18 @@ export class Connection {
     const oids = source !== undefined || options?.columnTypes !== undefined || format.format === 'binary' ? await this.columnTypes(sql, options?.columnTypes, parent) : undefined
     if (format.format === 'binary') {
       if (oids !== undefined) {
-        const [elements] = (await this.submit(
+        const elements = await this.runQuery<{ oid: number; elem: number }>(
           parent,
-          'extended',
           'select oid::int8::float8 as oid, typelem::int8::float8 as elem from pg_type where oid = any($1::int8[]::oid[])',
           [oids],
-          {},
-        )) as Result<{ oid: number; elem: number }>[]
-        const elementOf = new Map(elements!.rows.map((r) => [r.oid, r.elem]))
+        )
+        const elementOf = new Map(elements.rows.map((r) => [r.oid, r.elem]))
         binary = binaryColumns(oids, oids.map((oid) => copyBinaryEncoder(this.types, oid, elementOf)))
       }
     }
     const encoder = textRowEncoder(this.types, binary, oids)
     const req = new CopyInRequest(sql)
-    await this.submitHeld(parent, req, sql, abortOptions, (token) => this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req), {
+    await this.submitHeld(parent, req, sql, abortOptions, (token) => this.run(token, { kind: 'copy', sql, copy: req }), {
       // CopyFail ends a COPY the server is reading (not once CopyDone is
       // sent: then the server's answer decides); the cancel, one it is busy with.
       stop: (err) => {
@@ -776,7 +786,7 @@ export class Connection {
       sql,
       {
         start: (req) =>
-          this.submitHeld(parent, req, sql, abortOptions, (token) => this.submit(token, 'copy', sql, EMPTY, {}, undefined, undefined, undefined, req), {
+          this.submitHeld(parent, req, sql, abortOptions, (token) => this.run(token, { kind: 'copy', sql, copy: req }), {
             stop: (err) => req.abort(err),
             cancel: () => this.cancelCurrent(req),
           }),
@@ -832,15 +842,15 @@ export class Connection {
       return Promise.all(
         given.map(async (t) => {
           if (typeof t === 'number') return t
-          const [r] = (await this.submit(parent, 'extended', 'select $1::regtype::oid::int8::float8 as oid', [t], {})) as Result<{ oid: number }>[]
-          return r!.rows[0]!.oid
+          const r = await this.runQuery<{ oid: number }>(parent, 'select $1::regtype::oid::int8::float8 as oid', [t])
+          return r.rows[0]!.oid
         }),
       )
     }
     const target = copyTarget(sql)
     if (target === undefined) return undefined
     try {
-      const d = (await this.submit(parent, 'describe', target, EMPTY, {})) as unknown as Description
+      const d = await this.runDescribe(parent, target)
       return d.fields?.map((f) => f.typeOid)
     } catch {
       return undefined
@@ -1019,23 +1029,36 @@ export class Connection {
     this.cache.closeAll()
   }
 
-  /** @internal Runs a statement on behalf of `token` (a transaction or pipeline handle, or undefined). */
-  submit(
-    token: object | undefined,
-    kind: Pending['kind'],
-    sql: string,
-    params: readonly unknown[],
-    options: QueryOptions,
-    group?: () => PipelineGroupState,
-    statement?: CachedStatement,
-    stream?: Pending['stream'],
-    copy?: Pending['copy'],
-    /** Resolve with the first result instead of the list (query()): saves a promise per call. */
-    first = false,
-  ): Promise<Result<unknown>[]> {
-    return new Promise<Result<unknown>[]>((settle, reject) => {
+  /** @internal One statement (extended protocol) on behalf of `token`; see run(). */
+  runQuery<R = Row>(token: object | undefined, sql: string, params: readonly unknown[], options: QueryOptions = NO_OPTIONS, statement?: CachedStatement): Promise<Result<R>> {
+    return this.run(token, { kind: 'extended', sql, params, options, statement }) as Promise<Result<R>>
+  }
+
+  /** @internal Simple-protocol SQL on behalf of `token`: one result per statement. */
+  runSimple<R = Row>(token: object | undefined, sql: string, options: QueryOptions = NO_OPTIONS): Promise<Result<R>[]> {
+    return this.run(token, { kind: 'simple', sql, options }) as Promise<Result<R>[]>
+  }
+
+  /** Parse and Describe (into `statement` when given: prepare()). */
+  private runDescribe(token: object | undefined, sql: string, statement?: CachedStatement): Promise<Description> {
+    return this.run(token, { kind: 'describe', sql, statement }) as Promise<Description>
+  }
+
+  /**
+   * Runs one request on behalf of `token` (a transaction, pipeline, stream or
+   * COPY handle's, or undefined for the connection itself). Resolves with
+   * the request's own result: a Result (extended, pipelined), a list of
+   * them (simple), a Description (describe), or nothing.
+   */
+  private run(token: object | undefined, op: Op): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       this.checkOpen()
       this.checkOwner(token, 'query()')
+      const kind = op.kind
+      const sql = kind === 'sync' ? '' : op.sql
+      const params = kind === 'extended' || kind === 'pipelined' || kind === 'stream' ? op.params : EMPTY
+      const options = kind === 'extended' || kind === 'pipelined' || kind === 'simple' ? op.options : NO_OPTIONS
+      const statement = kind === 'extended' || kind === 'describe' ? op.statement : undefined
       if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
       checkSqlText(sql)
       if ((kind === 'extended' || kind === 'pipelined' || kind === 'stream') && statement === undefined) {
@@ -1056,20 +1079,19 @@ export class Connection {
         params,
         mode: options.rowMode ?? 'object',
         format: options.resultFormat === undefined ? this.resultFormat : checkResultFormat(options.resultFormat),
-        types: options.types ?? this.types,
+        types: kind === 'stream' ? op.types : (options.types ?? this.types),
         prepare: kind !== 'simple' && (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0,
         kind,
-        group: group?.(),
+        group: kind === 'pipelined' || kind === 'sync' ? op.group() : undefined,
         statement,
-        stream,
-        copy,
+        stream: kind === 'stream' ? op.stream : undefined,
+        copy: kind === 'copy' ? op.copy : undefined,
         state: 'queued',
         retried: false,
         abortReason: undefined,
         request: undefined,
         cleanup: undefined,
-        resolve: settle as (results: Result<unknown>[]) => void,
-        first,
+        resolve,
         reject,
       }
       this.watchAbort(p, options.signal, options.timeout ?? this.queryTimeout)
@@ -1183,12 +1205,12 @@ export class Connection {
   }
 
   /** Ends a pending query, once. */
-  private finish(p: Pending, err: Error | undefined, results?: Result<unknown>[]): void {
+  private finish(p: Pending, err: Error | undefined, value?: unknown): void {
     if (p.state === 'done') return
     p.state = 'done'
     p.cleanup?.()
-    if (err !== undefined) p.resolve(rejectionWithCallerFrames(err) as unknown as Result<unknown>[])
-    else p.resolve(p.first ? (results![0] as unknown as Result<unknown>[]) : results!)
+    if (err !== undefined) p.resolve(rejectionWithCallerFrames(err))
+    else p.resolve(value)
   }
 
   /** Writes queued queries while nothing forbids it. */
@@ -1328,13 +1350,13 @@ export class Connection {
 
   private sendPipelineSync(p: Pending): void {
     const req = p.group!.request
-    if (req === undefined) return this.finish(p, undefined, [])
+    if (req === undefined) return this.finish(p, undefined)
     fe.sync(this.writer)
     req.synced = true
     this.openGroups--
     p.state = 'sent'
     req.done().then(
-      () => this.finish(p, undefined, []),
+      () => this.finish(p, undefined),
       (err: Error) => this.finish(p, err),
     )
     req.onComplete = this.afterRequestFn
@@ -1372,7 +1394,7 @@ export class Connection {
     p.state = 'sent'
     const req = new DescribeRequest(p.sql, (err, d) => {
       if (err !== undefined || d === undefined) return this.finish(p, err ?? new ProtocolError('no description'))
-      this.finish(p, undefined, d as unknown as Result<unknown>[])
+      this.finish(p, undefined, d)
     })
     this.session.enqueue(req)
     this.scheduleFlush()
@@ -1404,7 +1426,7 @@ export class Connection {
     }
     this.session.enqueue(req)
     p.state = 'sent'
-    this.finish(p, undefined, [])
+    this.finish(p, undefined)
     this.scheduleFlush()
   }
 
@@ -1476,7 +1498,8 @@ export class Connection {
   /** resolve/reject for a wire request of `p`, with stale-statement retry and cancel bookkeeping. */
   private settle(p: Pending, stmt: CachedStatement | undefined): [(r: Result<unknown>[]) => void, (e: Error) => void] {
     return [
-      (results) => this.finish(p, undefined, results),
+      // One statement, one result; a simple query gives one per statement.
+      (results) => this.finish(p, undefined, p.kind === 'simple' ? results : results[0]),
       (err) => {
         const stale = stmt === undefined ? undefined : isStaleStatement(err)
         if (stale !== undefined && stmt !== undefined) {

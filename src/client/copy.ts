@@ -12,7 +12,7 @@ import type { Request } from '../session/session.js'
 import type { Decoder } from '../types/codec.js'
 import { isWellFormed, LONE_SURROGATE, valueType } from '../types/param.js'
 import type { TypeMap } from '../types/type-map.js'
-import { MULTIRANGE_RANGE } from './copy-binary-more.js'
+import { MULTIRANGE_RANGE } from '../types/copy-binary-more.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
 import {
   BinaryRowReader,

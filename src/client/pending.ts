@@ -41,9 +41,8 @@ export interface Pending {
   /** The Parse/Describe round trip a new statement waits for ('describing'). */
   describe?: import('../session/session.js').Request
   cleanup: (() => void) | undefined
-  /** Resolve with the first result instead of the list (query()). */
-  readonly first: boolean
-  resolve(results: Result<unknown>[]): void
+  /** With the request's own result (see Connection.run), or a rejecting promise. */
+  resolve(value: unknown): void
   reject(err: Error): void
 }
 

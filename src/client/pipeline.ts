@@ -106,7 +106,7 @@ export class GroupRequest implements Request {
 /** What a pipeline needs from its connection. */
 export interface PipelineHost {
   /** Writes one statement into the open group (creating and enqueuing the group when needed). */
-  pipelineStatement(sql: string, params: readonly unknown[], options: QueryOptions): Promise<Result<unknown>[]>
+  pipelineStatement(sql: string, params: readonly unknown[], options: QueryOptions): Promise<Result<unknown>>
   /** Writes Sync for the open group; resolves when its ReadyForQuery arrives. */
   pipelineSync(): Promise<void>
 }
@@ -158,7 +158,7 @@ export class Pipeline {
     if (this.ended) return Promise.reject(new InterfaceError('the pipeline has ended'))
     const inner = this.host.pipelineStatement(sql, params, options)
     const promise = new StatementPromise<Result<R>>((resolve, reject) => {
-      inner.then((r) => resolve(r[0] as Result<R>), reject)
+      inner.then((r) => resolve(r as Result<R>), reject)
     })
     const statement: Statement = { promise: promise as StatementPromise<unknown>, failure: undefined }
     this.group.push(statement)

@@ -167,7 +167,8 @@ export class RowDecoder {
         const start = offsets[2 * i]!
         out[i] = start === -1 ? null : decoders[i]!(buf, start, offsets[2 * i + 1]!)
       }
-      row = out as unknown as Record<number, unknown>
+      // An array is indexed by number only; defer() reads it that way too.
+      row = out as Record<number, unknown> as Record<string | number, unknown>
     } else if (this.makeRow !== undefined) row = this.makeRow(decoders, buf, offsets)
     else {
       const names = this.names

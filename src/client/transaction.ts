@@ -9,7 +9,6 @@ import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import type { CopyIn, CopyOut } from './copy.js'
 import type { CopyOptions } from './copy-setup.js'
 import type { RowStream, StreamOptions } from './stream.js'
-import type { Pending } from './pending.js'
 import type { ColumnsResult, Result, Row } from './result.js'
 import type { QueryOptions } from './connection.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
@@ -33,7 +32,8 @@ export interface TransactionOptions {
 
 /** What a transaction needs from its connection. */
 export interface TransactionHost {
-  submit(token: object | undefined, kind: Pending['kind'], sql: string, params: readonly unknown[], options: QueryOptions): Promise<Result<unknown>[]>
+  runQuery<R>(token: object | undefined, sql: string, params: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
+  runSimple<R>(token: object | undefined, sql: string, options?: QueryOptions): Promise<Result<R>[]>
   streamFor<R>(parent: object | undefined, sql: string, params?: readonly unknown[], options?: StreamOptions): RowStream<R>
   copyFromFor(parent: object | undefined, sql: string, a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>, b?: CopyOptions): Promise<CopyIn | number>
   copyToFor(parent: object | undefined, sql: string, options?: CopyOptions): CopyOut
@@ -127,7 +127,7 @@ export class Transaction {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.host.submit(this.token, 'extended', sql, params, options).then((r) => r[0] as Result<R>)
+    return this.host.runQuery<R>(this.token, sql, params, options)
   }
 
   simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
@@ -139,7 +139,7 @@ export class Transaction {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.host.submit(this.token, 'simple', sql, [], options) as Promise<Result<R>[]>
+    return this.host.runSimple<R>(this.token, sql, options)
   }
 
   /** A pipeline inside this transaction. */
@@ -164,7 +164,7 @@ export class Transaction {
     this.check('commit()')
     this.state = 'committed'
     const sql = this.savepoint ? `release savepoint ${this.savepoint}` : 'commit'
-    const [r] = await this.host.submit(this.token, 'simple', sql, [], {})
+    const [r] = await this.host.runSimple(this.token, sql)
     if (r?.command === 'ROLLBACK') throw failedCommit()
   }
 
@@ -173,9 +173,9 @@ export class Transaction {
     this.check('rollback()')
     this.state = 'rolled back'
     if (this.savepoint) {
-      await this.host.submit(this.token, 'simple', `rollback to savepoint ${this.savepoint}; release savepoint ${this.savepoint}`, [], {})
+      await this.host.runSimple(this.token, `rollback to savepoint ${this.savepoint}; release savepoint ${this.savepoint}`)
     } else {
-      await this.host.submit(this.token, 'simple', 'rollback', [], {})
+      await this.host.runSimple(this.token, 'rollback')
     }
   }
 
@@ -230,7 +230,7 @@ async function runOnce<T>(
   host.claimOwner(token, parent)
   const tx = new Transaction(host, token, savepoint)
   try {
-    await host.submit(token, 'simple', open, [], {})
+    await host.runSimple(token, open)
     let result: T
     try {
       result = await fn(tx)

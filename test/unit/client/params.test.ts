@@ -4,7 +4,7 @@
 // check on COPY rows.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { copyBinaryEncoder } from '../../../src/client/copy-binary.js'
+import { copyBinaryEncoder } from '../../../src/types/copy-binary.js'
 import { CopyIn, CopyInRequest, textRowEncoder, type CopyHost } from '../../../src/client/copy.js'
 import { checkParamCount, checkSqlText, encodeTyped, encodeUntyped, MAX_PARAMS } from '../../../src/client/params.js'
 import { InterfaceError, ParameterError } from '../../../src/errors.js'

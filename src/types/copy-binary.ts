@@ -5,17 +5,13 @@
 // from Dates, numeric from decimal strings, and arrays of any of these.
 
 import { ParameterError } from '../errors/base.js'
-import type { TypeMap } from '../types/type-map.js'
+import { BPCHAR, DATE, JSON_TYPE, JSONB, NAME, NUMERIC, TEXT, TIMESTAMP, TIMESTAMPTZ, UNKNOWN, VARCHAR, XML } from './oids.js'
+import type { TypeMap } from './type-map.js'
 import { MORE_BINARY, MULTIRANGE_RANGE, RANGE_ELEMENT, multirange, range, utf8 } from './copy-binary-more.js'
 
 export type BinaryEncode = (value: unknown, column: number) => Buffer
 
-const TEXT_LIKE = new Set([25, 1043, 1042, 19, 114, 142, 705])
-const JSONB = 3802
-const TIMESTAMPTZ = 1184
-const TIMESTAMP = 1114
-const DATE = 1082
-const NUMERIC = 1700
+const TEXT_LIKE = new Set([TEXT, VARCHAR, BPCHAR, NAME, JSON_TYPE, XML, UNKNOWN])
 const PG_EPOCH_MS = 946_684_800_000
 
 function refuse(column: number, value: unknown, what: string, oid: number): never {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { numericBinary } from '../../../src/client/copy-binary.js'
+import { numericBinary } from '../../../src/types/copy-binary.js'
 import { decodeNumericBinary } from '../../../src/types/numeric.js'
 
 // What PostgreSQL prints for a decimal literal: no leading zeros, the scale kept, no sign on zero.
