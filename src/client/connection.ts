@@ -34,7 +34,7 @@ import { copyBinaryEncoder } from '../types/copy-binary.js'
 import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
 import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
 import { RowDecoder, type ColumnsResult, type Field, type Result, type Row, type RowMode } from './result.js'
-import { StatementCache, type CachedStatement } from './statement-cache.js'
+import { describeInto, formatsOf, StatementCache, withFormats, type CachedStatement } from './statement-cache.js'
 
 export interface QueryOptions {
   /** 'object' (default) gives rows keyed by column name; 'array' gives value arrays. */
@@ -602,10 +602,7 @@ export class Connection {
   async prepare(sql: string): Promise<PreparedStatement> {
     const stmt: CachedStatement = { name: `pgline_p${++preparedCounter}`, key: sql, ready: false, paramOids: [], fields: null, resultFormats: [], used: 0 }
     const d = await this.runDescribe(undefined, sql, stmt)
-    stmt.paramOids = d.paramOids
-    stmt.fields = withFormats(d.fields, this.types)
-    stmt.resultFormats = stmt.fields === null ? [] : stmt.fields.map((f) => f.format)
-    stmt.ready = true
+    describeInto(stmt, d.paramOids, d.fields, this.types)
     let closed = false
     return {
       name: stmt.name,
@@ -1373,10 +1370,7 @@ export class Connection {
       },
       described: (paramOids, fields) => {
         if (!parsed) return
-        stmt.paramOids = paramOids
-        stmt.fields = withFormats(fields, this.types)
-        stmt.resultFormats = stmt.fields === null ? [] : stmt.fields.map((f) => f.format)
-        stmt.ready = true
+        describeInto(stmt, paramOids, fields, this.types)
       },
       parseFailed: () => {
         if (!stmt.ready) this.cache.delete(stmt.key)
@@ -1471,10 +1465,7 @@ export class Connection {
           this.cache.delete(stmt.key)
           this.finish(p, err ?? new ProtocolError('no description'))
         } else {
-          stmt.paramOids = d.paramOids
-          stmt.fields = withFormats(d.fields, this.types)
-          stmt.resultFormats = stmt.fields === null ? [] : stmt.fields.map((f) => f.format)
-          stmt.ready = true
+          describeInto(stmt, d.paramOids, d.fields, this.types)
           // This query goes first: it was called before everything now waiting.
           this.dispatch(p)
         }
@@ -1729,16 +1720,6 @@ export function quoteIdentifier(name: string): string {
     throw new InterfaceError(`invalid identifier ${JSON.stringify(name)}`)
   }
   return '"' + name.replace(/"/g, '""') + '"'
-}
-
-/** Result fields with the formats we ask for: binary where the type map has a binary decoder. */
-function withFormats(fields: CachedStatement['fields'], types: TypeMap, format: ResultFormat = 'auto'): CachedStatement['fields'] {
-  if (fields === null) return null
-  return fields.map((f) => ({ ...f, format: format !== 'text' && types.hasBinary(f.typeOid, format === 'auto') ? 1 : 0 }))
-}
-
-function formatsOf(fields: CachedStatement['fields']): number[] {
-  return fields === null ? [] : fields.map((f) => f.format)
 }
 
 function checkResultFormat(format: unknown): ResultFormat {

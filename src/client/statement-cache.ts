@@ -2,6 +2,7 @@
 // Parse and Describe and asks for binary results where a codec exists. LRU:
 // the least recently used statement is closed when the cache is full.
 
+import type { TypeMap } from '../types/type-map.js'
 import type { Field } from './result.js'
 
 export interface CachedStatement {
@@ -19,6 +20,24 @@ export interface CachedStatement {
   plansVersion?: number
   /** When it was last used, on the cache's clock (for LRU eviction). */
   used: number
+}
+
+/** The one place a statement's description is applied: its parameter types, and its fields with the formats we will ask for. */
+export function describeInto(stmt: CachedStatement, paramOids: number[], fields: Field[] | null, types: TypeMap): void {
+  stmt.paramOids = paramOids
+  stmt.fields = withFormats(fields, types)
+  stmt.resultFormats = formatsOf(stmt.fields)
+  stmt.ready = true
+}
+
+/** Result fields with the formats we ask for: binary where the type map has a binary decoder (see QueryOptions.resultFormat). */
+export function withFormats(fields: Field[] | null, types: TypeMap, format: 'auto' | 'text' | 'binary' = 'auto'): Field[] | null {
+  if (fields === null) return null
+  return fields.map((f) => ({ ...f, format: format !== 'text' && types.hasBinary(f.typeOid, format === 'auto') ? 1 : 0 }))
+}
+
+export function formatsOf(fields: Field[] | null): number[] {
+  return fields === null ? [] : fields.map((f) => f.format)
 }
 
 export class StatementCache {
