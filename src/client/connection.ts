@@ -6,7 +6,9 @@
 
 import type net from 'node:net'
 import { ConnectionError, DatabaseError, InterfaceError, ProtocolError, TimeoutError, type PglineError } from '../errors/base.js'
-import { parseUrl, resolveConfig, shuffleHosts, type ConnectOptions, type ResolvedConfig, type TargetSessionAttrs } from '../config/config.js'
+import { parseUrl, resolveConfig, type ConnectOptions, type ResolvedConfig } from '../config/config.js'
+import { sessionSettings } from '../config/session-settings.js'
+import { connectToHosts, sessionMatches } from './connect-hosts.js'
 import { Decoder } from '../protocol/decoder.js'
 import * as fe from '../protocol/frontend.js'
 import type { NoticeFields } from '../protocol/messages.js'
@@ -92,10 +94,6 @@ export interface ConnectionOptions extends ConnectOptions {
   maxInFlight?: number
   /** TLS: an sslmode ('prefer' by default, as libpq) or the full settings. Unix sockets never use TLS. */
   tls?: SslMode | TlsOptions
-  /** SCRAM channel binding: 'prefer' (default; used over TLS when offered), 'require', 'disable'. */
-  channelBinding?: 'disable' | 'prefer' | 'require'
-  /** Authentication methods the server may ask for, libpq's require_auth: e.g. 'scram-sha-256' or '!password,!md5'. */
-  requireAuth?: string
   /** Send a cleartext password over an unencrypted TCP connection (default: only over unix sockets or TLS). */
   allowCleartextPassword?: boolean
   /** How some types map to JS on this connection (int8, numeric, date, timestamp, json); see README. */
@@ -218,39 +216,9 @@ export class Connection {
       this.noticeListeners.push((n) => console.error(`pgline: ${n.severity}: ${n.message}${n.detail ? ` (${n.detail})` : ''}`))
     }
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve))
-    const parameters = { ...config.parameters }
-    if (options.statementTimeout !== undefined) parameters.statement_timeout = String(options.statementTimeout)
-    const ssl = config.ssl
-    // TLS versions and CRLs apply whichever way TLS was asked for (a `tls` object's own fields win).
-    const enforced: TlsOptions = { mode: ssl.mode, crl: ssl.crl, crlDir: ssl.crlDir, minVersion: ssl.minProtocolVersion, maxVersion: ssl.maxProtocolVersion }
-    this.tls =
-      typeof options.tls === 'string'
-        ? { ...enforced, mode: options.tls }
-        : options.tls !== undefined
-          ? { ...enforced, ...options.tls }
-          : {
-              ...enforced,
-              negotiation: ssl.negotiation,
-              rootCert: ssl.rootCert,
-              cert: ssl.cert,
-              key: ssl.key,
-              keyPassword: ssl.password?.reveal(),
-              sni: ssl.sni,
-              servername: config.hosts[0]?.host,
-            }
-    this.startup = {
-      user: config.user,
-      password: config.password,
-      database: config.database,
-      protocolVersion: config.protocolVersion,
-      minProtocolVersion: config.minProtocolVersion,
-      applicationName: config.applicationName,
-      options: config.options,
-      parameters,
-      channelBindingMode: config.channelBinding,
-      requireAuth: allowedMethods(config.requireAuth),
-      allowCleartext: options.allowCleartextPassword ?? isUnixSocketHost(config.host),
-    }
+    const settings = sessionSettings(config, options)
+    this.tls = settings.tls
+    this.startup = settings.startup
     this.session = new Session(
       this.writer,
       this.startup,
@@ -271,35 +239,14 @@ export class Connection {
   /** Opens a connection and waits until the server is ready for queries. */
   static async connect(input: string | ConnectionOptions = {}, extra: ConnectionOptions = {}): Promise<Connection> {
     const options: ConnectionOptions = typeof input === 'string' ? { ...parseUrl(input), ...extra } : { ...input, ...extra }
-    const config = resolveConfig(options)
-    const hosts = [...config.hosts]
-    if (config.loadBalanceHosts === 'random') shuffleHosts(hosts)
-    // prefer-standby: a standby if there is one, else anything.
-    const passes: TargetSessionAttrs[] = config.targetSessionAttrs === 'prefer-standby' ? ['standby', 'any'] : [config.targetSessionAttrs]
-    const failures: string[] = []
-    let last: unknown
-    for (const want of passes) {
-      for (const h of hosts) {
-        const one: ResolvedConfig = { ...config, host: h.hostaddr ?? h.host, port: h.port, password: h.password, hosts: [h] }
+    return connectToHosts(resolveConfig(options), {
+      open: async (one) => {
         const conn = new Connection(one, options)
-        try {
-          await conn.open()
-        } catch (err) {
-          last = err
-          failures.push(`${describeTarget(one)}: ${(err as Error).message}`)
-          // Only connection-level failures move on, and (as libpq) 57P03 "cannot connect now":
-          // starting up, shutting down, not yet accepting connections. A refused login is the answer.
-          const movesOn = err instanceof ConnectionError || (err instanceof DatabaseError && err.code === '57P03')
-          if (!movesOn || hosts.length === 1) throw err
-          continue
-        }
-        if (await sessionMatches(conn, want)) return conn
-        failures.push(`${describeTarget(one)}: not ${want}`)
-        await conn.close().catch(() => undefined)
-      }
-    }
-    if (hosts.length === 1 && passes.length === 1 && last !== undefined) throw last
-    throw new ConnectionError(`no host accepted the connection (${failures.join('; ')})`, { retrySafe: true, cause: last })
+        await conn.open()
+        return conn
+      },
+      matches: sessionMatches,
+    })
   }
 
   private async open(): Promise<void> {
@@ -1692,26 +1639,6 @@ function checkTimeout(timeout: unknown): number {
 function describeLoss(err: PglineError): string {
   if (err instanceof DatabaseError) return `the server closed the connection: ${err.message} (SQLSTATE ${err.code})`
   return `the connection was lost: ${err.message}`
-}
-
-const AUTH_METHODS = ['password', 'md5', 'gss', 'sspi', 'scram-sha-256', 'oauth', 'none']
-
-/** require_auth (already validated by the config) as the set of methods the server may use. */
-function allowedMethods(r: ResolvedConfig['requireAuth']): Set<string> | undefined {
-  if (r === undefined) return undefined
-  if (!r.negated) return new Set(r.methods)
-  return new Set(AUTH_METHODS.filter((m) => !(r.methods as string[]).includes(m)))
-}
-
-/** target_session_attrs: whether this server is what the caller asked for. */
-async function sessionMatches(conn: Connection, want: TargetSessionAttrs): Promise<boolean> {
-  if (want === 'any') return true
-  if (want === 'read-write' || want === 'read-only') {
-    const ro = (await conn.query<{ ro: string }>("select current_setting('transaction_read_only') as ro", [], { prepare: false })).rows[0]!.ro
-    return (ro === 'on') === (want === 'read-only')
-  }
-  const recovery = (await conn.query<{ r: boolean }>('select pg_is_in_recovery() as r', [], { prepare: false })).rows[0]!.r
-  return recovery === (want === 'standby' || want === 'prefer-standby')
 }
 
 /** Quotes an identifier for SQL text ("a""b"); NUL cannot appear in one. */

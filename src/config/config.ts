@@ -70,6 +70,7 @@ export interface ConnectOptions {
   service?: string
   /** Authentication methods the server may use: 'scram-sha-256', 'password,md5', or all negated ('!password'). */
   requireAuth?: string
+  /** SCRAM channel binding: 'prefer' (default; used over TLS when offered), 'require', 'disable'. */
   channelBinding?: ChannelBinding
   applicationName?: string
   /** application_name when none is given. */
