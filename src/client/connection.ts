@@ -27,7 +27,7 @@ import { maxPlaceholder } from './placeholders.js'
 import { rejectionWithCallerFrames } from './caller-frames.js'
 import { GroupRequest, Pipeline, type PipelineHost } from './pipeline.js'
 import { QueryRequest, type QueryHooks } from './query.js'
-import { runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
+import { runTransaction, type Transaction, type TransactionHost, type TransactionOptions } from './transaction.js'
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import { CopyIn, CopyInRequest, CopyOut, textRowEncoder, type CopyHost, type CopyOutHost } from './copy.js'
 import { formatOf } from './copy-format.js'
@@ -190,6 +190,8 @@ export class Connection {
   private readonly canceled = new WeakSet<Request>()
   /** Chunks received so far: a grace period ends only in silence. */
   private received = 0
+  /** What transaction handles use of the connection (its private methods, on their token's behalf). */
+  private readonly host: TransactionHost = this.makeHost()
   /** The first close() call's promise. */
   private closing: Promise<void> | undefined
   /** close() waits for the client's queue to empty: called by drain() when it has, or by destroy(). */
@@ -449,8 +451,8 @@ export class Connection {
     })()
   }
 
-  /** @internal A pipeline owned by `parent` (undefined: the connection itself, or a transaction's token). */
-  openPipeline(parent: object | undefined): Pipeline & AsyncDisposable {
+  /** A pipeline owned by `parent` (undefined: the connection itself, or a transaction's token). */
+  private openPipeline(parent: object | undefined): Pipeline & AsyncDisposable {
     this.checkOpen()
     this.checkOwner(parent, 'pipeline()')
     const token = {}
@@ -483,18 +485,36 @@ export class Connection {
    * `tx.transaction()` calls become savepoints.
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    return runTransaction(this, fn, options)
+    return runTransaction(this.host, fn, options)
   }
 
-  /** @internal */
-  claimOwner(token: object, parent: object | undefined): void {
+  private makeHost(): TransactionHost {
+    const conn = this
+    return {
+      runQuery: (token, sql, params, options) => conn.runQuery(token, sql, params, options),
+      runSimple: (token, sql, options) => conn.runSimple(token, sql, options),
+      streamFor: (token, sql, params, options) => conn.streamFor(token, sql, params, options),
+      copyFromFor: (token, sql, a, b) => conn.copyFromFor(token, sql, a, b),
+      copyToFor: (token, sql, options) => conn.copyToFor(token, sql, options),
+      openPipeline: (token) => conn.openPipeline(token),
+      claimOwner: (token, parent) => conn.claimOwner(token, parent),
+      releaseOwner: (token, parent) => conn.releaseOwner(token, parent),
+      get closed() {
+        return conn.isClosed
+      },
+      get transactionStatus() {
+        return conn.session.transactionStatus
+      },
+    }
+  }
+
+  private claimOwner(token: object, parent: object | undefined): void {
     this.checkOpen()
     this.checkOwner(parent, 'transaction()')
     this.owner = token
   }
 
-  /** @internal */
-  releaseOwner(token: object, parent: object | undefined): void {
+  private releaseOwner(token: object, parent: object | undefined): void {
     if (this.owner === token) this.owner = parent
   }
 
@@ -595,8 +615,8 @@ export class Connection {
     return this.streamFor<R>(undefined, sql, params, options)
   }
 
-  /** @internal stream() on behalf of a transaction handle's token (or undefined). */
-  streamFor<R = Row>(parent: object | undefined, sql: string, params: readonly unknown[] = EMPTY, options: StreamOptions = {}): RowStream<R> {
+  /** stream() on behalf of a transaction handle's token (or undefined). */
+  private streamFor<R = Row>(parent: object | undefined, sql: string, params: readonly unknown[] = EMPTY, options: StreamOptions = {}): RowStream<R> {
     const batchSize = options.batchSize ?? 1000
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InterfaceError(`batchSize must be a positive integer, got ${batchSize}`)
     const types = options.types ?? this.types
@@ -636,8 +656,8 @@ export class Connection {
     return this.copyFromFor(undefined, sql, a, b)
   }
 
-  /** @internal copyFrom() on behalf of a transaction handle's token (or undefined). */
-  async copyFromFor(
+  /** copyFrom() on behalf of a transaction handle's token (or undefined). */
+  private async copyFromFor(
     parent: object | undefined,
     sql: string,
     a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>,
@@ -717,8 +737,8 @@ export class Connection {
     return this.copyToFor(undefined, sql, options)
   }
 
-  /** @internal copyTo() on behalf of a transaction handle's token (or undefined). */
-  copyToFor(parent: object | undefined, sql: string, options: CopyOptions = {}): CopyOut {
+  /** copyTo() on behalf of a transaction handle's token (or undefined). */
+  private copyToFor(parent: object | undefined, sql: string, options: CopyOptions = {}): CopyOut {
     const format = formatOf(sql)
     const abortOptions = { signal: options.signal, timeout: checkTimeout(options.timeout) }
     const host: CopyOutHost = {
@@ -973,13 +993,13 @@ export class Connection {
     this.cache.closeAll()
   }
 
-  /** @internal One statement (extended protocol) on behalf of `token`; see run(). */
-  runQuery<R = Row>(token: object | undefined, sql: string, params: readonly unknown[], options: QueryOptions = NO_OPTIONS, statement?: CachedStatement): Promise<Result<R>> {
+  /** One statement (extended protocol) on behalf of `token`; see run(). */
+  private runQuery<R = Row>(token: object | undefined, sql: string, params: readonly unknown[], options: QueryOptions = NO_OPTIONS, statement?: CachedStatement): Promise<Result<R>> {
     return this.run(token, { kind: 'extended', sql, params, options, statement }) as Promise<Result<R>>
   }
 
-  /** @internal Simple-protocol SQL on behalf of `token`: one result per statement. */
-  runSimple<R = Row>(token: object | undefined, sql: string, options: QueryOptions = NO_OPTIONS): Promise<Result<R>[]> {
+  /** Simple-protocol SQL on behalf of `token`: one result per statement. */
+  private runSimple<R = Row>(token: object | undefined, sql: string, options: QueryOptions = NO_OPTIONS): Promise<Result<R>[]> {
     return this.run(token, { kind: 'simple', sql, options }) as Promise<Result<R>[]>
   }
 
