@@ -10,7 +10,7 @@ import type pg from 'pg'
 import type { Connection } from '../src/index.js'
 import type { CopyStreams } from './copy-streams.js'
 import type { Table } from './data.js'
-import { openPg, openPgline, openPostgresJs, type BenchTarget } from './drivers.js'
+import { BASELINE, openPg, openPgline, openPglineBaseline, openPostgresJs, type BenchTarget } from './drivers.js'
 import type { PgNative, PgNativeOpener } from './pg-native.js'
 import { runPgbench, type Pgbench } from './pgbench.js'
 
@@ -41,6 +41,8 @@ export interface Sampler {
 export interface Contender {
   label: string
   open(t: BenchTarget): Promise<Sampler>
+  /** The same with the PGLINE_BASELINE build, when one is given (see drivers.ts). */
+  baseline?: Contender
 }
 
 /** What is available on this machine, found once per run. */
@@ -162,6 +164,16 @@ export function pglineContender(label: string, make: (conn: Connection) => () =>
       const conn = await openPgline(t)
       return { call: make(conn), close: () => conn.close() }
     },
+    baseline:
+      BASELINE === undefined
+        ? undefined
+        : {
+            label: `${label} (baseline)`,
+            async open(t) {
+              const conn = await openPglineBaseline(t)
+              return { call: make(conn), close: () => conn.close() }
+            },
+          },
   }
 }
 

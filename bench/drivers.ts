@@ -21,6 +21,19 @@ export function openPgline(t: BenchTarget): Promise<Connection> {
   return connect(t)
 }
 
+/**
+ * PGLINE_BASELINE: the path of another pgline build's dist/index.js (say, the
+ * previous commit's, built in a git worktree), run beside this one as
+ * 'pgline (baseline)' wherever a workload uses pglineContender, so that a
+ * change is measured side by side with what it changes in one run.
+ */
+export const BASELINE = process.env.PGLINE_BASELINE || undefined
+
+export async function openPglineBaseline(t: BenchTarget): Promise<Connection> {
+  const mod = (await import(BASELINE!)) as { connect(t: BenchTarget): Promise<Connection> }
+  return mod.connect(t)
+}
+
 export async function openPg(t: BenchTarget, extra: pg.ClientConfig = {}): Promise<pg.Client> {
   const client = new pg.Client({ ...t, ...extra })
   await client.connect()

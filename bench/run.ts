@@ -234,7 +234,7 @@ async function main(): Promise<void> {
         const limit = Math.max(120_000, 40 * args.time)
         const ctx: SampleContext = { admin }
         const open: Open[] = []
-        for (const c of w.contenders(env)) {
+        for (const c of w.contenders(env).flatMap((c) => (c.baseline ? [c, c.baseline] : [c]))) {
           try {
             trace(`${w.name}: opening ${c.label}`)
             const sampler = await withTimeout(c.open(server.target), limit, `opening ${c.label}`)

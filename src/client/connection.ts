@@ -25,6 +25,7 @@ import { checkParamCount, checkSqlText, encodeTyped, encodeUntyped } from './par
 import { canceledError, isStaleStatement, type Pending } from './pending.js'
 import { maxPlaceholder } from './placeholders.js'
 import { rejectionWithCallerFrames } from './caller-frames.js'
+import { emit } from './emit.js'
 import { GroupRequest, Pipeline, type PipelineHost } from './pipeline.js'
 import { QueryRequest, type QueryHooks } from './query.js'
 import { runTransaction, type Transaction, type TransactionHost, type TransactionOptions } from './transaction.js'
@@ -459,8 +460,8 @@ export class Connection {
     this.owner = token
     let group: PipelineGroupState | undefined
     const host: PipelineHost = {
-      pipelineStatement: (sql, params, options) =>
-        this.run(token, { kind: 'pipelined', sql, params, options, group: () => (group ??= { request: undefined }) }) as Promise<Result<unknown>>,
+      pipelineStatement: (sql, params, options, resolve, reject) =>
+        this.start(token, { kind: 'pipelined', sql, params, options, group: () => (group ??= { request: undefined }) }, resolve as (value: unknown) => void, reject),
       pipelineSync: () => {
         const g = group
         group = undefined
@@ -547,7 +548,7 @@ export class Connection {
       const s = this.channels.get(channel)
       if (s === undefined || !s.delete(onPayload) || s.size > 0) return
       this.channels.delete(channel)
-      if (!this.isClosed) await this.simpleQuery(`unlisten ${quoted}`)
+      if (!this.isClosed && this.closing === undefined) await this.simpleQuery(`unlisten ${quoted}`)
     }
   }
 
@@ -584,7 +585,7 @@ export class Connection {
       close: async () => {
         if (closed) return
         closed = true
-        if (!this.isClosed) await this.simpleQuery(`deallocate ${quoteIdentifier(stmt.name)}`)
+        if (!this.isClosed && this.closing === undefined) await this.simpleQuery(`deallocate ${quoteIdentifier(stmt.name)}`)
       },
     }
   }
@@ -745,6 +746,10 @@ export class Connection {
       pause: () => this.socket?.pause(),
       resume: () => this.socket?.resume(),
       cancel: (req) => this.cancelCurrent(req),
+      refuseCopyIn: () => {
+        fe.copyFail(this.writer, 'COPY FROM STDIN is not supported through copyTo(); use copyFrom()')
+        this.scheduleFlush()
+      },
     }
     return new CopyOut(
       sql,
@@ -1015,7 +1020,12 @@ export class Connection {
    * them (simple), a Description (describe), or nothing.
    */
   private run(token: object | undefined, op: Op): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => this.start(token, op, resolve, reject))
+  }
+
+  /** run() for a caller that brings its own settle functions (a pipeline statement); throws what it refuses at once. */
+  private start(token: object | undefined, op: Op, resolve: (value: unknown) => void, reject: (err: Error) => void): void {
+    {
       this.checkOpen()
       this.checkOwner(token, 'query()')
       const kind = op.kind
@@ -1062,7 +1072,7 @@ export class Connection {
       if (p.state === 'done') return
       if (this.holds > 0 || this.waiting.length > 0 || this.session.pending >= this.maxInFlight) this.waiting.push(p)
       else this.dispatch(p)
-    })
+    }
   }
 
   private checkOwner(token: object | undefined, what: string): void {
@@ -1173,7 +1183,8 @@ export class Connection {
     if (p.state === 'done') return
     p.state = 'done'
     p.cleanup?.()
-    if (err !== undefined) p.resolve(rejectionWithCallerFrames(err))
+    // A pipeline statement's own promise is the pipeline's: it adds the frames.
+    if (err !== undefined) p.kind === 'pipelined' ? p.reject(err) : p.resolve(rejectionWithCallerFrames(err))
     else p.resolve(value)
   }
 
@@ -1509,7 +1520,9 @@ export class Connection {
   }
 
   private checkOpen(): void {
-    if (this.isClosed) {
+    // Once close() is called nothing new is taken, even while queries queued
+    // before it still go out ahead of Terminate.
+    if (this.isClosed || this.closing !== undefined) {
       // Closed by the server or the network rather than by close()/terminate():
       // a ConnectionError, like a query in flight gets, and safe to retry
       // elsewhere since nothing was sent.
@@ -1672,23 +1685,6 @@ export function quoteIdentifier(name: string): string {
 function checkResultFormat(format: unknown): ResultFormat {
   if (typeof format === 'string' && RESULT_FORMATS.includes(format)) return format as ResultFormat
   throw new InterfaceError(`resultFormat must be 'auto', 'text' or 'binary', got ${typeof format === 'string' ? JSON.stringify(format) : typeof format}`)
-}
-
-/**
- * Calls user listeners so that one that throws cannot break the protocol
- * dispatch it is called from: its error is rethrown on its own tick, as an
- * EventEmitter listener's would be.
- */
-function emit<T>(listeners: readonly Listener<T>[], value: T): void {
-  for (const l of listeners) {
-    try {
-      l(value)
-    } catch (err) {
-      process.nextTick(() => {
-        throw err
-      })
-    }
-  }
 }
 
 export function connect(input: string | ConnectionOptions = {}, extra: ConnectionOptions = {}): Promise<Connection> {

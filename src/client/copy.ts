@@ -350,6 +350,8 @@ export interface CopyOutHost {
   resume(): void
   /** Asks the server to stop the COPY (a cancel), for a consumer that broke out early. */
   cancel(req: CopyOutRequest): void
+  /** Ends a COPY FROM STDIN this request cannot feed (CopyFail). */
+  refuseCopyIn(): void
 }
 
 const HIGH_WATER = 1024 * 1024
@@ -401,8 +403,9 @@ export class CopyOutRequest implements Request {
         this.error ??= createDatabaseError(msg.fields, this.sql)
         return
       case 'CopyInResponse':
-        // Refuse to feed a COPY FROM through copyTo().
+        // Refuse to feed a COPY FROM through copyTo(): end it, or the server waits for data.
         this.error ??= new InterfaceError('copyTo() needs a COPY ... TO STDOUT statement')
+        this.host.refuseCopyIn()
         return
       default:
         this.notCopyOut = true

@@ -10,6 +10,7 @@ import type { Request } from '../session/session.js'
 import type { QueryRequest } from './query.js'
 import type { ColumnsResult, Result, Row } from './result.js'
 import type { QueryOptions } from './connection.js'
+import { rejectionWithCallerFrames } from './caller-frames.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
 
 /** The messages of one Sync group, handed statement by statement to their requests. */
@@ -105,8 +106,8 @@ export class GroupRequest implements Request {
 
 /** What a pipeline needs from its connection. */
 export interface PipelineHost {
-  /** Writes one statement into the open group (creating and enqueuing the group when needed). */
-  pipelineStatement(sql: string, params: readonly unknown[], options: QueryOptions): Promise<Result<unknown>>
+  /** Writes one statement into the open group (creating and enqueuing the group when needed); throws what it refuses at once. */
+  pipelineStatement(sql: string, params: readonly unknown[], options: QueryOptions, resolve: (r: Result<unknown>) => void, reject: (err: Error) => void): void
   /** Writes Sync for the open group; resolves when its ReadyForQuery arrives. */
   pipelineSync(): Promise<void>
 }
@@ -132,13 +133,18 @@ class StatementPromise<T> extends Promise<T> {
 }
 
 interface Statement {
-  promise: StatementPromise<unknown>
+  promise: StatementPromise<unknown> | undefined
   failure: Error | undefined
 }
 
+function noop(): void {}
+
 export class Pipeline {
   private ended = false
-  private readonly pending: Promise<unknown>[] = []
+  /** Statements not settled yet, and who waits for them to be (finish()). */
+  private outstanding = 0
+  private allSettled: (() => void) | undefined
+  private count = 0
   /** Statements since the last sync(), to find an error nobody observed. */
   private group: Statement[] = []
   /** An error a sync() raised that nobody awaited: the pipeline rejects with it. */
@@ -147,7 +153,7 @@ export class Pipeline {
   constructor(private readonly host: PipelineHost) {}
 
   [inspectCustom](depth: number, options: object, inspect: InspectFn): string {
-    return summary('Pipeline', depth, options, inspect, { ended: this.ended, statements: this.pending.length })
+    return summary('Pipeline', depth, options, inspect, { ended: this.ended, statements: this.count })
   }
 
   /** Queues one statement; its promise settles when its own result arrives. */
@@ -156,19 +162,45 @@ export class Pipeline {
   query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
   query<R = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Result<R>> {
     if (this.ended) return Promise.reject(new InterfaceError('the pipeline has ended'))
-    const inner = this.host.pipelineStatement(sql, params, options)
+    const statement: Statement = { promise: undefined, failure: undefined }
+    this.outstanding++
+    this.count++
     const promise = new StatementPromise<Result<R>>((resolve, reject) => {
-      inner.then((r) => resolve(r as Result<R>), reject)
-    })
-    const statement: Statement = { promise: promise as StatementPromise<unknown>, failure: undefined }
-    this.group.push(statement)
-    // The pipeline's own wait must not count as the caller observing it.
-    this.pending.push(
-      Promise.prototype.then.call(promise, undefined, (err: Error) => {
+      const fail = (err: Error): void => {
         statement.failure = err
-      }),
-    )
+        this.settled()
+        resolve(rejectionWithCallerFrames(err))
+        // Handled as far as Node is concerned (the pipeline reports it if the
+        // caller never looks); whether the caller did is `observed`.
+        if (statement.promise !== undefined) Promise.prototype.then.call(statement.promise, undefined, noop)
+      }
+      try {
+        this.host.pipelineStatement(
+          sql,
+          params,
+          options,
+          (r) => {
+            this.settled()
+            resolve(r as Result<R>)
+          },
+          fail,
+        )
+      } catch (err) {
+        fail(err as Error)
+      }
+    })
+    statement.promise = promise as StatementPromise<unknown>
+    if (statement.failure !== undefined) Promise.prototype.then.call(promise, undefined, noop)
+    this.group.push(statement)
     return promise
+  }
+
+  private settled(): void {
+    if (--this.outstanding === 0 && this.allSettled !== undefined) {
+      const wake = this.allSettled
+      this.allSettled = undefined
+      wake()
+    }
   }
 
   /** Runs one statement per row of parameters in this pipeline; resolves with the total row count. */
@@ -197,10 +229,9 @@ export class Pipeline {
   private async syncGroup(): Promise<void> {
     const group = this.group
     this.group = []
+    // Every statement of the group has settled once its ReadyForQuery is in.
     await this.host.pipelineSync()
-    // Every statement of the group has settled by now; let their handlers run.
-    await Promise.all(group.map((s) => Promise.prototype.then.call(s.promise, undefined, () => undefined)))
-    const lost = group.find((s) => s.failure !== undefined && !(s.failure instanceof PipelineAborted) && !s.promise.observed)
+    const lost = group.find((s) => s.failure !== undefined && !(s.failure instanceof PipelineAborted) && !s.promise!.observed)
     if (lost !== undefined) throw lost.failure
   }
 
@@ -211,7 +242,7 @@ export class Pipeline {
       await this.syncGroup()
     } finally {
       this.ended = true
-      await Promise.all(this.pending)
+      if (this.outstanding > 0) await new Promise<void>((resolve) => (this.allSettled = resolve))
     }
     if (this.lost !== undefined) throw this.lost
   }

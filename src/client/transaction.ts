@@ -3,7 +3,8 @@
 // owns the connection, so a query through the outer connection (which would
 // land inside this transaction by accident) is refused.
 
-import { DeadlockDetected, InterfaceError, SerializationFailure } from '../errors.js'
+import { InterfaceError } from '../errors.js'
+import { retryDelay, type RetryOptions } from './retry.js'
 import type { Pipeline } from './pipeline.js'
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import type { CopyIn, CopyOut } from './copy.js'
@@ -15,12 +16,7 @@ import { inspectCustom, summary, type InspectFn } from './inspect.js'
 
 export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
 
-export interface RetryOptions {
-  /** Total attempts, the first included (2 = one retry). */
-  attempts: number
-  /** Exponential backoff with full jitter: a random wait up to min(maxMs, initialMs * 2^n). */
-  backoff?: { initialMs?: number; maxMs?: number }
-}
+export type { RetryOptions }
 
 export interface TransactionOptions {
   isolation?: IsolationLevel
@@ -195,25 +191,15 @@ function failedCommit(): InterfaceError {
   return new InterfaceError('the transaction had failed (an error was caught inside it), so COMMIT rolled it back')
 }
 
-function isRetryable(err: unknown): boolean {
-  return err instanceof SerializationFailure || err instanceof DeadlockDetected
-}
-
-function backoffMs(attempt: number, r: RetryOptions): number {
-  const initial = r.backoff?.initialMs ?? 10
-  const max = r.backoff?.maxMs ?? 1000
-  return Math.random() * Math.min(max, initial * 2 ** attempt)
-}
-
 export async function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const begin = beginStatement(options)
-  const attempts = Math.max(1, options.retry?.attempts ?? 1)
   for (let attempt = 0; ; attempt++) {
     try {
       return await runOnce(host, undefined, undefined, begin, fn)
     } catch (err) {
-      if (!isRetryable(err) || attempt + 1 >= attempts || host.closed) throw err
-      await new Promise((r) => setTimeout(r, backoffMs(attempt, options.retry!)))
+      const wait = retryDelay(err, attempt, options.retry, host.closed)
+      if (wait === undefined) throw err
+      await new Promise((r) => setTimeout(r, wait))
     }
   }
 }

@@ -13,11 +13,9 @@
 import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import {
   ConnectionError,
-  DeadlockDetected,
   InterfaceError,
   ParameterError,
   parseUrl,
-  SerializationFailure,
   TimeoutError,
   type ColumnDescription,
   type Columns,
@@ -36,7 +34,10 @@ import {
 } from '../index.js'
 import { SharedIO } from './codec.js'
 import { checkOptionKeys } from '../config/known-options.js'
-import { HEARTBEAT_MS, pack, rebuildError, SLOT, SLOT_COUNT, unpack, type Reply, type Request, type SerializedError } from './wire.js'
+import { emit } from '../client/emit.js'
+import { retryDelay } from '../client/retry.js'
+import { HEARTBEAT_MS, pack, rebuildError, SLOT, SLOT_COUNT, unpack, type HandleKind, type Reply, type Request, type SerializedError } from './wire.js'
+import { OPS, type LimitRule, type Op, type OpArgs, type OpName } from './ops.js'
 
 export * from '../errors.js'
 export { DecodeError, PgInterval, PgRange } from '../index.js'
@@ -294,10 +295,10 @@ class Channel {
   }
 }
 
-/** The caller's frames (from the public method down), appended to a rebuilt error's worker stack. */
+/** The caller's frames (from the class's method down, past Channel.call and invoke), appended to a rebuilt error's worker stack. */
 function callerStack(): string {
   const lines = (new Error().stack ?? '').split('\n')
-  return lines.length > 3 ? '\n' + lines.slice(3).join('\n') : ''
+  return lines.length > 4 ? '\n' + lines.slice(4).join('\n') : ''
 }
 
 /** A DataCloneError from postMessage: name the parameter like the encoders would. */
@@ -322,18 +323,6 @@ function unsendable(err: unknown, args: readonly unknown[], paramsIndex: number 
   return new InterfaceError(`the arguments cannot be passed to the worker thread: ${(err as Error).message}`, { cause: err })
 }
 
-function emit<T>(listeners: ReadonlyArray<(v: T) => void>, value: T): void {
-  for (const l of listeners) {
-    try {
-      l(value)
-    } catch (err) {
-      process.nextTick(() => {
-        throw err
-      })
-    }
-  }
-}
-
 function checkQueryOptions(options: SyncQueryOptions | undefined): void {
   if (options === undefined) return
   const o = options as QueryOptions
@@ -341,15 +330,80 @@ function checkQueryOptions(options: SyncQueryOptions | undefined): void {
   if (o.signal !== undefined) throw new InterfaceError('the sync API cannot take an AbortSignal (the calling thread is blocked); use the timeout option')
 }
 
-/** The timeout a query runs under, and how long to wait for its answer. */
-function queryLimit(options: SyncQueryOptions | undefined, connTimeout: number, grace: number): { options: SyncQueryOptions | undefined; limit: number } {
-  if (options?.timeout === undefined) return { options, limit: connTimeout > 0 ? connTimeout + grace : Infinity }
-  const t = positiveOrZero(options.timeout)
-  return { options: { ...options, timeout: t }, limit: t > 0 ? t + grace : Infinity }
+/**
+ * How long to wait for the worker's answer to a call that runs under
+ * `timeout` ms (0: none): the timeout plus `grace`, for the cancel to reach
+ * the server and the error to come back; Infinity without a timeout (the
+ * worker's liveness is still watched).
+ */
+function limitFor(timeout: number, grace: number): number {
+  return timeout > 0 ? timeout + grace : Infinity
 }
 
-function isRetryable(err: unknown): boolean {
-  return err instanceof SerializationFailure || err instanceof DeadlockDetected
+/** The timeout a query runs under, and how long to wait for its answer. */
+function queryLimit(options: SyncQueryOptions | undefined, connTimeout: number, grace: number): { options: SyncQueryOptions | undefined; limit: number } {
+  if (options?.timeout === undefined) return { options, limit: limitFor(connTimeout, grace) }
+  const t = positiveOrZero(options.timeout)
+  return { options: { ...options, timeout: t }, limit: limitFor(t, grace) }
+}
+
+// ------------------------------------------------------- calls through OPS
+
+/** A handle in the worker, as a caller's class holds it. */
+interface Ref {
+  readonly channel: Channel
+  readonly handle: number
+  /** The timeout the handle's calls run under: the connection's queryTimeout (for the root handle, the connect timeout). */
+  readonly queryTimeout: number
+  readonly grace: number
+}
+
+/** How long to wait for the answer to a call under `rule` (see LimitRule in ops.ts); `options` is the call's per-query options, if it takes some. */
+function limitOf(rule: LimitRule, ref: Ref, options: SyncQueryOptions | undefined): { options: SyncQueryOptions | undefined; limit: number } {
+  switch (rule) {
+    case 'options':
+      return queryLimit(options, ref.queryTimeout, ref.grace)
+    case 'query':
+    case 'connect':
+      return { options, limit: limitFor(ref.queryTimeout, ref.grace) }
+    case 'quick':
+      return { options, limit: ref.grace + 1000 }
+    case 'grace':
+      return { options, limit: ref.grace }
+    case 'none':
+      return { options, limit: Infinity }
+    default:
+      return rule satisfies never
+  }
+}
+
+/**
+ * Calls `method` of the handle `ref` (of kind `kind`) in the worker, shaped
+ * by its entry in OPS: its per-query options checked, `guard` run (the
+ * handle's own "is it still usable" check, given the method's name), the time
+ * limit from its rule, trailing undefined arguments dropped.
+ */
+function invoke<K extends HandleKind, M extends OpName<K>>(
+  ref: Ref,
+  kind: K,
+  method: M,
+  args: OpArgs<K, M>,
+  guard?: (method: string) => void,
+): { value: unknown; handle?: number } {
+  const op = OPS[kind][method] as Op<unknown>
+  let a = args as readonly unknown[]
+  const given = op.options === undefined ? undefined : (a[op.options] as SyncQueryOptions | undefined)
+  if (op.options !== undefined) checkQueryOptions(given)
+  guard?.(method)
+  const l = limitOf(op.limit, ref, given)
+  if (op.options !== undefined && l.options !== given) {
+    a = a.slice()
+    ;(a as unknown[])[op.options] = l.options
+  }
+  let n = a.length
+  while (n > 0 && a[n - 1] === undefined) n--
+  if (n < a.length) a = a.slice(0, n)
+  return ref.channel.call(ref.handle, method, a, l.limit, { params: op.params, connecting: op.limit === 'connect' })
 }
 
 // ---------------------------------------------------------------- public API
@@ -366,9 +420,7 @@ export function connectSync(input: string | SyncConnectionOptions = {}, extra: S
 
 export class SyncConnection {
   private readonly channel: Channel
-  private readonly handle: number
-  private readonly queryTimeout: number
-  private readonly grace: number
+  private readonly ref: Ref
   private isClosed = false
   /** The backend's process id. */
   readonly processId: number
@@ -383,30 +435,28 @@ export class SyncConnection {
     if ((options as ConnectionOptions).types !== undefined) {
       throw new InterfaceError('the sync API cannot take a type map: its codecs are functions, which cannot cross to the worker thread')
     }
-    this.grace = replyGrace === undefined ? DEFAULT_REPLY_GRACE : positiveOrZero(replyGrace)
+    const grace = replyGrace === undefined ? DEFAULT_REPLY_GRACE : positiveOrZero(replyGrace)
     const stallSetting = workerStallTimeout === undefined ? DEFAULT_STALL_TIMEOUT : positiveOrZero(workerStallTimeout)
     const stall = stallSetting === 0 ? 0 : Math.max(MIN_STALL_TIMEOUT, stallSetting)
     let connectTimeout = rest.connectTimeout
     if (connectTimeout === undefined && process.env.PGCONNECT_TIMEOUT === undefined) connectTimeout = DEFAULT_CONNECT_TIMEOUT
     if (connectTimeout !== undefined) rest.connectTimeout = positiveOrZero(connectTimeout)
     if (rest.queryTimeout !== undefined) rest.queryTimeout = positiveOrZero(rest.queryTimeout)
-    this.queryTimeout = rest.queryTimeout ?? 0
     // The worker's connection gives up on a canceled query before this side
     // stops waiting for the worker, so its error is the one the caller sees.
-    if (rest.cancelGrace === undefined && this.grace > 0 && this.grace !== Infinity) rest.cancelGrace = this.grace / 2
+    if (rest.cancelGrace === undefined && grace > 0 && grace !== Infinity) rest.cancelGrace = grace / 2
     const effectiveConnect = connectTimeout !== undefined ? positiveOrZero(connectTimeout) : Number(process.env.PGCONNECT_TIMEOUT) * 1000
-    this.channel = new Channel(this.grace, stall)
+    this.channel = new Channel(grace, stall)
     if (onNotice !== undefined) this.channel.noticeListeners.push(onNotice)
-    const limit = effectiveConnect > 0 ? effectiveConnect + this.grace : Infinity
     let r
     try {
-      r = this.channel.call(0, 'connect', [rest], limit, { connecting: true })
+      r = invoke({ channel: this.channel, handle: 0, queryTimeout: effectiveConnect, grace }, 'root', 'connect', [rest])
     } catch (err) {
       this.isClosed = true
       this.channel.breakDown(err as Error)
       throw err
     }
-    this.handle = r.handle!
+    this.ref = { channel: this.channel, handle: r.handle!, queryTimeout: rest.queryTimeout ?? 0, grace }
     const info = r.value as { processId: number; protocolVersion: string; serverVersion: string | undefined }
     this.processId = info.processId
     this.protocolVersion = info.protocolVersion
@@ -425,7 +475,7 @@ export class SyncConnection {
 
   /** Run-time parameters the server reported (server_version, TimeZone, ...), as of now. */
   get parameters(): ReadonlyMap<string, string> {
-    return this.call('parameters', EMPTY, this.grace + 1000) as Map<string, string>
+    return this.call('parameters', []).value as Map<string, string>
   }
 
   /** Notices arrive with the reply of the call during which (or before which) the worker received them. */
@@ -442,12 +492,11 @@ export class SyncConnection {
     return this
   }
 
-  private call(method: string, args: readonly unknown[], limit: number, params?: number): unknown {
-    this.checkOpen()
-    return this.channel.call(this.handle, method, args, limit, { params }).value
+  private call<M extends OpName<'connection'>>(method: M, args: OpArgs<'connection', M>): { value: unknown; handle?: number } {
+    return invoke(this.ref, 'connection', method, args, this.checkOpen)
   }
 
-  private checkOpen(): void {
+  private readonly checkOpen = (): void => {
     if (this.isClosed) {
       const b = this.channel.broken
       throw new InterfaceError('the connection is closed', { cause: b === CLOSED_BY_US ? undefined : b })
@@ -459,9 +508,7 @@ export class SyncConnection {
   query(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
   query<R = Row>(sql: string, params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
   query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
-    checkQueryOptions(options)
-    const q = queryLimit(options, this.queryTimeout, this.grace)
-    return this.call('query', q.options === undefined ? [sql, params] : [sql, params, q.options], q.limit, 1) as Result<R>
+    return this.call('query', [sql, params, options]).value as Result<R>
   }
 
   /** Runs `;`-separated statements through the simple protocol; one Result per statement. */
@@ -469,44 +516,38 @@ export class SyncConnection {
   simpleQuery(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'columns' }): ColumnsResult[]
   simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[]
   simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
-    checkQueryOptions(options)
-    const q = queryLimit(options, this.queryTimeout, this.grace)
-    return this.call('simpleQuery', q.options === undefined ? [sql] : [sql, q.options], q.limit) as Result<R>[]
+    return this.call('simpleQuery', [sql, options]).value as Result<R>[]
   }
 
   /** A statement's parameter types and result fields, without running it. */
   describe(sql: string): StatementDescription {
-    return this.call('describe', [sql], this.callLimit()) as StatementDescription
+    return this.call('describe', [sql]).value as StatementDescription
   }
 
   /** Runs one statement per row of parameters, pipelined; returns the total row count. */
   executeMany(sql: string, rows: readonly (readonly unknown[])[]): number {
-    // Many statements, each under the query timeout: no overall deadline (the worker's liveness is still watched).
-    return this.call('executeMany', [sql, rows], Infinity) as number
+    return this.call('executeMany', [sql, rows]).value as number
   }
 
   /** Sends a notification (pg_notify). */
   notify(channel: string, payload = ''): void {
-    this.call('notify', [channel, payload], this.callLimit())
+    this.call('notify', [channel, payload])
   }
 
   /** Prepares a named statement outside the automatic cache; execute() runs it, close() deallocates it. */
   prepare(sql: string): SyncPreparedStatement {
-    this.checkOpen()
-    const r = this.channel.call(this.handle, 'prepare', [sql], this.callLimit())
-    return new SyncPreparedStatement(this.channel, r.handle!, r.value as PreparedInfo, this.queryTimeout, this.grace)
+    const r = this.call('prepare', [sql])
+    return new SyncPreparedStatement(this.channel, r.handle!, r.value as PreparedInfo, this.ref.queryTimeout, this.ref.grace)
   }
 
   /** A client-side DB-API cursor: execute(), then fetchone/fetchmany/fetchall; nextset() for several statements. */
   cursor<R = Row>(): SyncCursor<R> {
-    this.checkOpen()
-    return openCursor<R>(this.channel, this.handle, this.queryTimeout, this.grace)
+    return openCursor<R>(this.ref, this.call('cursor', []))
   }
 
   /** A named cursor on the server (DECLARE/FETCH/MOVE), inside a transaction unless `withHold`. */
   serverCursor<R = Row>(name?: string, options: ServerCursorOptions = {}): SyncServerCursor<R> {
-    this.checkOpen()
-    return openServerCursor<R>(this.channel, this.handle, name, options, this.queryTimeout, this.grace)
+    return openServerCursor<R>(this.ref, this.call('serverCursor', [name, options]))
   }
 
   /**
@@ -524,14 +565,14 @@ export class SyncConnection {
     if (isSource && !(Symbol.iterator in a)) {
       throw new InterfaceError('the sync copyFrom() takes a synchronous iterable (an array, a generator...); use the async API for streams and async iterables')
     }
-    const r = this.channel.call(this.handle, 'copyFrom', options === undefined ? [sql] : [sql, options], this.callLimit())
+    const r = this.call('copyFrom', [sql, options])
     const w = new SyncCopyIn(this.channel, r.handle!, (r.value as { columns: number }).columns)
     return isSource ? w.from(a as Iterable<unknown>) : w
   }
 
   /** Loads a type from the catalog by name (enum, composite, domain, range, hstore...) and registers its codecs on this connection. */
   loadType(name: string): LoadedType {
-    return this.call('loadType', [name], this.callLimit()) as LoadedType
+    return this.call('loadType', [name]).value as LoadedType
   }
 
   /**
@@ -542,16 +583,13 @@ export class SyncConnection {
    */
   transaction<T>(fn: (tx: SyncTransaction) => T, options: TransactionOptions = {}): T {
     const { retry, ...rest } = options
-    const attempts = Math.max(1, retry?.attempts ?? 1)
     for (let attempt = 0; ; attempt++) {
       try {
-        this.checkOpen()
-        return runScope(this.channel, this.handle, [rest], fn, this.queryTimeout, this.grace)
+        return runScope(this.ref, this.call('transaction', [rest]), fn)
       } catch (err) {
-        if (!isRetryable(err) || attempt + 1 >= attempts || this.closed) throw err
-        const initial = retry?.backoff?.initialMs ?? 10
-        const max = retry?.backoff?.maxMs ?? 1000
-        sleep(Math.random() * Math.min(max, initial * 2 ** attempt))
+        const wait = retryDelay(err, attempt, retry, this.closed)
+        if (wait === undefined) throw err
+        sleep(wait)
       }
     }
   }
@@ -562,7 +600,7 @@ export class SyncConnection {
     this.isClosed = true
     if (this.channel.broken === undefined) {
       try {
-        this.channel.call(this.handle, 'close', EMPTY, this.grace)
+        invoke(this.ref, 'connection', 'close', [])
       } catch {
         // Closing anyway: the worker is ended below.
       }
@@ -574,17 +612,11 @@ export class SyncConnection {
   [Symbol.dispose](): void {
     this.close()
   }
-
-  private callLimit(): number {
-    return this.queryTimeout > 0 ? this.queryTimeout + this.grace : Infinity
-  }
 }
 
-/** BEGIN (or SAVEPOINT) in the worker, `fn` here, then `end` to commit or roll back there. */
-function runScope<T>(channel: Channel, on: number, args: unknown[], fn: (tx: SyncTransaction) => T, queryTimeout: number, grace: number): T {
-  const limit = queryTimeout > 0 ? queryTimeout + grace : Infinity
-  const r = channel.call(on, 'transaction', args, limit)
-  const tx = new SyncTransaction(channel, r.handle!, (r.value as { savepoint: string | undefined }).savepoint, queryTimeout, grace)
+/** `fn` here, between the BEGIN (or SAVEPOINT) `opened` in the worker and the `end` that commits or rolls back there. */
+function runScope<T>(ref: Ref, opened: { value: unknown; handle?: number }, fn: (tx: SyncTransaction) => T): T {
+  const tx = new SyncTransaction(ref.channel, opened.handle!, (opened.value as { savepoint: string | undefined }).savepoint, ref.queryTimeout, ref.grace)
   let result: T
   try {
     result = fn(tx)
@@ -601,78 +633,73 @@ function runScope<T>(channel: Channel, on: number, args: unknown[], fn: (tx: Syn
 
 export class SyncTransaction {
   private state: 'active' | 'committed' | 'rolled back' | 'ended' = 'active'
+  private readonly ref: Ref
 
   /** @internal */
   constructor(
-    private readonly channel: Channel,
-    private readonly handle: number,
+    channel: Channel,
+    handle: number,
     /** The savepoint name for a nested transaction; undefined at the top level. */
     readonly savepoint: string | undefined,
-    private readonly queryTimeout: number,
-    private readonly grace: number,
-  ) {}
+    queryTimeout: number,
+    grace: number,
+  ) {
+    this.ref = { channel, handle, queryTimeout, grace }
+  }
 
   get active(): boolean {
     return this.state === 'active'
   }
 
-  private call(method: string, args: readonly unknown[], limit: number, params?: number): unknown {
-    if (this.state === 'ended') throw new InterfaceError(`${method}() on a transaction whose callback has returned`)
-    return this.channel.call(this.handle, method, args, limit, { params }).value
+  private call<M extends OpName<'transaction'>>(method: M, args: OpArgs<'transaction', M>): { value: unknown; handle?: number } {
+    return invoke(this.ref, 'transaction', method, args, this.guard)
   }
 
-  private limit(): number {
-    return this.queryTimeout > 0 ? this.queryTimeout + this.grace : Infinity
+  private readonly guard = (method: string): void => {
+    if (this.state === 'ended') throw new InterfaceError(`${method}() on a transaction whose callback has returned`)
   }
 
   query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
   query(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
   query<R = Row>(sql: string, params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
   query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
-    checkQueryOptions(options)
-    const q = queryLimit(options, this.queryTimeout, this.grace)
-    return this.call('query', q.options === undefined ? [sql, params] : [sql, params, q.options], q.limit, 1) as Result<R>
+    return this.call('query', [sql, params, options]).value as Result<R>
   }
 
   simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'array' }): Result<R>[]
   simpleQuery(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'columns' }): ColumnsResult[]
   simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[]
   simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
-    checkQueryOptions(options)
-    const q = queryLimit(options, this.queryTimeout, this.grace)
-    return this.call('simpleQuery', q.options === undefined ? [sql] : [sql, q.options], q.limit) as Result<R>[]
+    return this.call('simpleQuery', [sql, options]).value as Result<R>[]
   }
 
   /** A nested transaction: a savepoint, released when `fn` returns, rolled back to when it throws. */
   transaction<T>(fn: (tx: SyncTransaction) => T): T {
-    if (this.state === 'ended') throw new InterfaceError('transaction() on a transaction whose callback has returned')
-    return runScope(this.channel, this.handle, [], fn, this.queryTimeout, this.grace)
+    return runScope(this.ref, this.call('transaction', []), fn)
   }
 
   /** A client-side cursor running its queries in this transaction. */
   cursor<R = Row>(): SyncCursor<R> {
-    if (this.state === 'ended') throw new InterfaceError('cursor() on a transaction whose callback has returned')
-    return openCursor<R>(this.channel, this.handle, this.queryTimeout, this.grace)
+    return openCursor<R>(this.ref, this.call('cursor', []))
   }
 
   /** A server-side cursor declared in this transaction. */
   serverCursor<R = Row>(name?: string, options: ServerCursorOptions = {}): SyncServerCursor<R> {
-    if (this.state === 'ended') throw new InterfaceError('serverCursor() on a transaction whose callback has returned')
-    return openServerCursor<R>(this.channel, this.handle, name, options, this.queryTimeout, this.grace)
+    return openServerCursor<R>(this.ref, this.call('serverCursor', [name, options]))
   }
 
   /** Commits now (or releases the savepoint); the callback's return will not commit again. */
   commit(): void {
     this.check('commit()')
     this.state = 'committed'
-    this.call('commit', EMPTY, this.limit())
+    this.call('commit', [])
   }
 
   /** Rolls back now (to the savepoint when nested). */
   rollback(): void {
     this.check('rollback()')
     this.state = 'rolled back'
-    this.call('rollback', EMPTY, this.limit())
+    this.call('rollback', [])
   }
 
   private check(what: string): void {
@@ -685,7 +712,7 @@ export class SyncTransaction {
   finish(ok: boolean): void {
     this.state = 'ended'
     try {
-      this.channel.call(this.handle, 'end', [ok], this.limit())
+      invoke(this.ref, 'transaction', 'end', [ok])
     } catch (err) {
       // After a throw, the caller's error wins (as in the async API, where a failed rollback is swallowed).
       if (ok) throw err
@@ -706,15 +733,11 @@ export class SyncPreparedStatement implements StatementDescription {
   readonly paramTypes: number[]
   readonly fields: Field[] | null
   private closed = false
+  private readonly ref: Ref
 
   /** @internal */
-  constructor(
-    private readonly channel: Channel,
-    private readonly handle: number,
-    info: PreparedInfo,
-    private readonly queryTimeout: number,
-    private readonly grace: number,
-  ) {
+  constructor(channel: Channel, handle: number, info: PreparedInfo, queryTimeout: number, grace: number) {
+    this.ref = { channel, handle, queryTimeout, grace }
     this.name = info.name
     this.sql = info.sql
     this.paramTypes = info.paramTypes
@@ -725,17 +748,15 @@ export class SyncPreparedStatement implements StatementDescription {
   execute(params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
   execute<R = Row>(params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
   execute<R = Row>(params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
+    // Checked before the options (the other classes check their state after).
     if (this.closed) throw new InterfaceError(`prepared statement ${this.name} was closed`)
-    checkQueryOptions(options)
-    const q = queryLimit(options, this.queryTimeout, this.grace)
-    const args = q.options === undefined ? [params] : [params, q.options]
-    return this.channel.call(this.handle, 'execute', args, q.limit, { params: 0 }).value as Result<R>
+    return invoke(this.ref, 'statement', 'execute', [params, options]).value as Result<R>
   }
 
   close(): void {
     if (this.closed) return
     this.closed = true
-    this.channel.call(this.handle, 'close', EMPTY, this.queryTimeout > 0 ? this.queryTimeout + this.grace : Infinity)
+    invoke(this.ref, 'statement', 'close', [])
   }
 }
 
@@ -750,14 +771,12 @@ interface CursorState {
   statusMessage: string | null
 }
 
-function openCursor<R>(channel: Channel, on: number, queryTimeout: number, grace: number): SyncCursor<R> {
-  const r = channel.call(on, 'cursor', EMPTY, grace + 1000)
-  return new SyncCursor<R>(channel, r.handle!, r.value as CursorState, queryTimeout, grace)
+function openCursor<R>(on: Ref, r: { value: unknown; handle?: number }): SyncCursor<R> {
+  return new SyncCursor<R>(on.channel, r.handle!, r.value as CursorState, on.queryTimeout, on.grace)
 }
 
-function openServerCursor<R>(channel: Channel, on: number, name: string | undefined, options: ServerCursorOptions, queryTimeout: number, grace: number): SyncServerCursor<R> {
-  const r = channel.call(on, 'serverCursor', [name, options], grace + 1000)
-  return new SyncServerCursor<R>(channel, r.handle!, (r.value as { name: string }).name, queryTimeout, grace)
+function openServerCursor<R>(on: Ref, r: { value: unknown; handle?: number }): SyncServerCursor<R> {
+  return new SyncServerCursor<R>(on.channel, r.handle!, (r.value as { name: string }).name, on.queryTimeout, on.grace)
 }
 
 /**
@@ -770,15 +789,17 @@ export class SyncCursor<R = Row> implements Iterable<R> {
   private state: CursorState
   private isClosed = false
   private readonly token = {}
+  private readonly ref: Ref
 
   /** @internal */
   constructor(
     private readonly channel: Channel,
     private readonly handle: number,
     state: CursorState,
-    private readonly queryTimeout: number,
-    private readonly grace: number,
+    queryTimeout: number,
+    grace: number,
   ) {
+    this.ref = { channel, handle, queryTimeout, grace }
     this.state = state
     forgotten.register(this, { channel, handle }, this.token)
   }
@@ -797,29 +818,28 @@ export class SyncCursor<R = Row> implements Iterable<R> {
     return this.state.statusMessage
   }
 
-  private call(method: string, args: readonly unknown[], limit = this.grace + 1000, params?: number): unknown {
+  private call<M extends OpName<'cursor'>>(method: M, args: OpArgs<'cursor', M>): unknown {
+    return invoke(this.ref, 'cursor', method, args, this.guard).value
+  }
+
+  private readonly guard = (): void => {
     if (this.isClosed) throw new InterfaceError('the cursor is closed')
-    return this.channel.call(this.handle, method, args, limit, { params }).value
   }
 
   /** Runs SQL: with parameters one statement (extended protocol); without, possibly several (see nextset()). */
   execute(sql: string, params?: readonly unknown[], options?: SyncQueryOptions): this {
-    checkQueryOptions(options)
-    const q = queryLimit(options, this.queryTimeout, this.grace)
-    const args = q.options === undefined ? (params === undefined ? [sql] : [sql, params]) : [sql, params, q.options]
-    this.state = this.call('execute', args, q.limit, 1) as CursorState
+    this.state = this.call('execute', [sql, params, options]) as CursorState
     return this
   }
 
   /** Runs the statement once per row of parameters (pipelined). */
   executeMany(sql: string, rows: readonly (readonly unknown[])[], options?: SyncQueryOptions): this {
-    checkQueryOptions(options)
-    this.state = this.call('executeMany', options === undefined ? [sql, rows] : [sql, rows, options], Infinity) as CursorState
+    this.state = this.call('executeMany', [sql, rows, options]) as CursorState
     return this
   }
 
   fetchone(): R | null {
-    return this.call('fetchone', EMPTY) as R | null
+    return this.call('fetchone', []) as R | null
   }
 
   fetchmany(n = this.arraysize): R[] {
@@ -827,12 +847,12 @@ export class SyncCursor<R = Row> implements Iterable<R> {
   }
 
   fetchall(): R[] {
-    return this.call('fetchall', EMPTY) as R[]
+    return this.call('fetchall', []) as R[]
   }
 
   /** Moves to the next result of a multi-statement execute(); false when there is none. */
   nextset(): boolean {
-    const r = this.call('nextset', EMPTY) as CursorState & { more: boolean }
+    const r = this.call('nextset', []) as CursorState & { more: boolean }
     this.state = { description: r.description, rowcount: r.rowcount, statusMessage: r.statusMessage }
     return r.more
   }
@@ -851,7 +871,7 @@ export class SyncCursor<R = Row> implements Iterable<R> {
     if (this.isClosed) return
     this.isClosed = true
     forgotten.unregister(this.token)
-    if (this.channel.broken === undefined) this.channel.call(this.handle, 'close', EMPTY, this.grace + 1000)
+    if (this.channel.broken === undefined) invoke(this.ref, 'cursor', 'close', [])
   }
 }
 
@@ -862,15 +882,17 @@ export class SyncServerCursor<R = Row> implements Iterable<R> {
   private fieldsDescription: ColumnDescription[] | null = null
   private isClosed = false
   private readonly token = {}
+  private readonly ref: Ref
 
   /** @internal */
   constructor(
     private readonly channel: Channel,
     private readonly handle: number,
     readonly name: string,
-    private readonly queryTimeout: number,
-    private readonly grace: number,
+    queryTimeout: number,
+    grace: number,
   ) {
+    this.ref = { channel, handle, queryTimeout, grace }
     forgotten.register(this, { channel, handle }, this.token)
   }
 
@@ -878,15 +900,17 @@ export class SyncServerCursor<R = Row> implements Iterable<R> {
     return this.fieldsDescription
   }
 
-  private call(method: string, args: readonly unknown[], params?: number): unknown {
+  private call<M extends OpName<'serverCursor'>>(method: M, args: OpArgs<'serverCursor', M>): unknown {
+    return invoke(this.ref, 'serverCursor', method, args, this.guard).value
+  }
+
+  private readonly guard = (): void => {
     if (this.isClosed) throw new InterfaceError(`server cursor ${this.name} is closed`)
-    const limit = this.queryTimeout > 0 ? this.queryTimeout + this.grace : Infinity
-    return this.channel.call(this.handle, method, args, limit, { params }).value
   }
 
   /** DECLAREs the cursor for `sql`. */
   execute(sql: string, params: readonly unknown[] = EMPTY): this {
-    this.fieldsDescription = this.call('execute', [sql, params], 1) as ColumnDescription[] | null
+    this.fieldsDescription = this.call('execute', [sql, params]) as ColumnDescription[] | null
     return this
   }
 
@@ -925,7 +949,7 @@ export class SyncServerCursor<R = Row> implements Iterable<R> {
   close(): void {
     if (this.isClosed) return
     forgotten.unregister(this.token)
-    if (this.channel.broken === undefined) this.call('close', EMPTY)
+    if (this.channel.broken === undefined) this.call('close', [])
     this.isClosed = true
   }
 }
@@ -940,18 +964,25 @@ const COPY_BATCH_BYTES = 1 << 20
 /** COPY FROM STDIN in progress: write() raw data or writeRow() rows, then end(). */
 export class SyncCopyIn {
   private ended = false
+  private readonly ref: Ref
 
   /** @internal */
   constructor(
-    private readonly channel: Channel,
-    private readonly handle: number,
+    channel: Channel,
+    handle: number,
     /** Number of columns the server expects per row. */
     readonly columns: number,
-  ) {}
+  ) {
+    // A COPY has no deadline (every entry's rule is 'none'): no timeouts to carry.
+    this.ref = { channel, handle, queryTimeout: 0, grace: 0 }
+  }
 
-  private call(method: string, args: readonly unknown[]): unknown {
+  private call<M extends OpName<'copy'>>(method: M, args: OpArgs<'copy', M>): unknown {
+    return invoke(this.ref, 'copy', method, args, this.guard).value
+  }
+
+  private readonly guard = (): void => {
     if (this.ended) throw new InterfaceError('the COPY has ended')
-    return this.channel.call(this.handle, method, args, Infinity, { params: 0 }).value
   }
 
   /** Sends raw data in the COPY's own format (bytes or text). */
@@ -966,7 +997,7 @@ export class SyncCopyIn {
 
   /** Finishes the COPY; returns the number of rows the server stored. */
   end(): number {
-    const n = this.call('end', EMPTY) as number
+    const n = this.call('end', []) as number
     this.ended = true
     return n
   }
@@ -974,7 +1005,7 @@ export class SyncCopyIn {
   /** Abandons the COPY (CopyFail): nothing of it is stored. */
   abort(reason?: string): void {
     if (this.ended) return
-    this.call('abort', reason === undefined ? EMPTY : [reason])
+    this.call('abort', [reason])
     this.ended = true
   }
 
@@ -999,7 +1030,7 @@ export class SyncCopyIn {
     } catch (err) {
       // A failure in the worker (a row the server refused...) has ended the COPY there already;
       // a failure of the caller's source is passed on so from() there aborts it (CopyFail).
-      if (!inWorker && this.channel.broken === undefined) {
+      if (!inWorker && this.ref.channel.broken === undefined) {
         try {
           this.call('feed', [[], false, err instanceof Error ? err.message : String(err)])
         } catch {
@@ -1014,3 +1045,40 @@ export class SyncCopyIn {
     return n
   }
 }
+
+// ------------------------------------------------------ the table, covered
+
+/** The caller's class for each kind of handle. */
+interface CallerClasses {
+  root: never
+  connection: SyncConnection
+  transaction: SyncTransaction
+  statement: SyncPreparedStatement
+  cursor: SyncCursor
+  serverCursor: SyncServerCursor
+  copy: SyncCopyIn
+}
+
+/** Entries of OPS that are the sync machinery's own, not a public method of the caller's class. */
+interface Machinery {
+  root: 'connect' // connectSync()
+  connection: 'parameters' // a getter here, as on the async Connection
+  transaction: 'end' // the callback returned or threw: see runScope()
+  statement: never
+  cursor: never
+  serverCursor: never
+  copy: 'feed' // copyFrom() with a source: see SyncCopyIn.from()
+}
+
+/** Fails to compile, naming the method, when an entry of OPS has no method on its caller's class. */
+type Offered<Missing extends never> = Missing
+type NotOffered<K extends HandleKind> = Exclude<OpName<K>, keyof CallerClasses[K] | Machinery[K]>
+type SyncApiCovered = [
+  Offered<NotOffered<'root'>>,
+  Offered<NotOffered<'connection'>>,
+  Offered<NotOffered<'transaction'>>,
+  Offered<NotOffered<'statement'>>,
+  Offered<NotOffered<'cursor'>>,
+  Offered<NotOffered<'serverCursor'>>,
+  Offered<NotOffered<'copy'>>,
+]

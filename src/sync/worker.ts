@@ -8,15 +8,12 @@
 // else posted. Then the worker bumps the shared SEQ word and notifies, which
 // wakes the caller blocked in Atomics.wait.
 //
-// Requests name a handle and a method: METHODS lists, per kind of handle,
-// what may be called. `true` calls the object's own method with the unpacked
-// arguments; a function does more (creates a handle, opens a transaction
-// scope, reports state). A new method is one entry here and one small method
-// on the caller's side (src/sync/index.ts); a new kind of object, one more
-// table and one more caller class.
+// Requests name a handle and a method: OPS (ops.ts) lists, per kind of
+// handle, what may be called and what each call does.
 
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
-import { connect, InterfaceError, type Connection, type CopyIn, type Cursor, type PreparedStatement, type ServerCursor, type Transaction } from '../index.js'
+import { InterfaceError, type Connection, type CopyIn } from '../index.js'
+import { NewHandle, OPS, type Scope, type WorkerContext } from './ops.js'
 import { SharedIO } from './codec.js'
 import { HEARTBEAT_MS, pack, serializeError, SLOT, unpack, type HandleKind, type Packed, type Reply, type Request, type SerializedError } from './wire.js'
 
@@ -31,163 +28,49 @@ const { port, state, data, testHooks } = workerData as WorkerInit
 const slots = new Int32Array(state)
 const io = new SharedIO(data)
 
-/** A method result that is a new handle (its `value` goes back as the call's value). */
-class NewHandle {
-  constructor(
-    readonly kind: HandleKind,
-    readonly target: object,
-    readonly value: unknown,
-    readonly scope?: Scope,
-  ) {}
-}
-
-/** A transaction callback held open while the caller runs its synchronous function. */
-interface Scope {
-  /** Ends the callback: resolve (commit) or reject (roll back). */
-  end(ok: boolean): void
-  /** What the async transaction() call settled with. */
-  outcome: Promise<unknown>
-}
-
 interface Entry {
   kind: HandleKind
   target: any
   scope?: Scope
 }
 
-type Method = true | ((target: any, args: unknown[], self: number) => unknown)
+type Method = true | ((target: unknown, args: unknown[], ctx: WorkerContext) => unknown)
 
-/** The caller's function threw: the callback rejects with this so the driver rolls back. */
-const ROLLBACK = Symbol('pgline sync rollback')
+/** Per kind of handle, what may be called: OPS's `run`s, plus the test hooks when enabled. */
+const METHODS = Object.fromEntries(
+  Object.entries(OPS).map(([kind, table]) => [kind, Object.fromEntries(Object.entries(table).map(([m, op]) => [m, op.run as Method]))]),
+) as Record<HandleKind, Record<string, Method>>
 
-const METHODS: Record<HandleKind, Record<string, Method>> = {
-  root: {
-    connect: async (_root, [options]) => {
-      const conn = await connect(options as Parameters<typeof connect>[0])
+if (testHooks) {
+  Object.assign(METHODS.root, {
+    __exit: (_root, [code]) => process.exit(code as number),
+    __spin: (_root, [ms]) => {
+      const until = Date.now() + (ms as number)
+      while (Date.now() < until) {
+        // A stuck event loop, as a hung codec would make it.
+      }
+    },
+    __throw: () => {
+      setImmediate(() => {
+        throw new Error('boom from the worker')
+      })
+      return new Promise(() => {})
+    },
+  } satisfies Record<string, Method>)
+}
+
+/** What a call's `run` may ask of the worker, for the call on handle `self`. */
+function contextFor(self: number): WorkerContext {
+  return {
+    drop: () => void handles.delete(self),
+    scope: () => handles.get(self)!.scope!,
+    connected: (conn) => {
       conn.on('notice', (n) => notices.push(n))
       conn.on('close', () => Atomics.store(slots, SLOT.CLOSED, 1))
       connection = conn
-      return new NewHandle('connection', conn, {
-        processId: conn.processId,
-        protocolVersion: conn.protocolVersion,
-        serverVersion: conn.serverVersion,
-      })
     },
-    ...(testHooks
-      ? {
-          __exit: (_root, [code]) => process.exit(code as number),
-          __spin: (_root, [ms]) => {
-            const until = Date.now() + (ms as number)
-            while (Date.now() < until) {
-              // A stuck event loop, as a hung codec would make it.
-            }
-          },
-          __throw: () => {
-            setImmediate(() => {
-              throw new Error('boom from the worker')
-            })
-            return new Promise(() => {})
-          },
-        }
-      : {}),
-  },
-  connection: {
-    query: true,
-    simpleQuery: true,
-    describe: true,
-    executeMany: true,
-    notify: true,
-    parameters: (conn: Connection) => new Map(conn.parameters),
-    prepare: async (conn: Connection, [sql]) => {
-      const s: PreparedStatement = await conn.prepare(sql as string)
-      return new NewHandle('statement', s, { name: s.name, sql: s.sql, paramTypes: s.paramTypes, fields: s.fields })
-    },
-    transaction: (conn: Connection, [options]) => openScope((cb) => conn.transaction(cb, options as object)),
-    loadType: true,
-    cursor: (conn: Connection) => cursorHandle(conn.cursor()),
-    serverCursor: (conn: Connection, [name, options]) => serverCursorHandle(conn.serverCursor(name as string | undefined, options as object)),
-    copyFrom: async (conn: Connection, [sql, options]) => {
-      const w = await conn.copyFrom(sql as string, options as object | undefined)
-      return new NewHandle('copy', w, { columns: w.columns })
-    },
-    close: async (conn: Connection) => {
-      await conn.close()
-      setImmediate(() => process.exit(0))
-    },
-  },
-  transaction: {
-    query: true,
-    simpleQuery: true,
-    commit: true,
-    rollback: true,
-    transaction: (tx: Transaction) => openScope((cb) => tx.transaction(cb)),
-    cursor: (tx: Transaction) => cursorHandle(tx.cursor()),
-    serverCursor: (tx: Transaction, [name, options]) => serverCursorHandle(tx.serverCursor(name as string | undefined, options as object)),
-    end: async (_tx, [ok], self) => {
-      const scope = handles.get(self)!.scope!
-      handles.delete(self)
-      scope.end(ok as boolean)
-      try {
-        await scope.outcome
-      } catch (err) {
-        if (err !== ROLLBACK) throw err
-      }
-    },
-  },
-  statement: {
-    execute: true,
-    close: async (s: PreparedStatement, _args, self) => {
-      handles.delete(self)
-      await s.close()
-    },
-  },
-  // execute() and nextset() answer with the cursor's new state; the caller mirrors it.
-  cursor: {
-    execute: async (c: Cursor, args) => cursorState(await c.execute(...(args as Parameters<Cursor['execute']>))),
-    executeMany: async (c: Cursor, args) => cursorState(await c.executeMany(...(args as Parameters<Cursor['executeMany']>))),
-    fetchone: true,
-    fetchmany: true,
-    fetchall: true,
-    nextset: (c: Cursor) => ({ more: c.nextset(), ...cursorState(c) }),
-    close: (c: Cursor, _args, self) => {
-      handles.delete(self)
-      c.close()
-    },
-  },
-  serverCursor: {
-    execute: async (c: ServerCursor, [sql, params]) => (await c.execute(sql as string, params as unknown[] | undefined)).description,
-    fetch: async (c: ServerCursor, [n]) => ({ rows: await c.fetch(n as number), description: c.description }),
-    scroll: true,
-    close: async (c: ServerCursor, _args, self) => {
-      handles.delete(self)
-      await c.close()
-    },
-  },
-  copy: {
-    write: true,
-    writeRow: true,
-    end: async (w: CopyIn, _args, self) => {
-      handles.delete(self)
-      return w.end()
-    },
-    abort: async (w: CopyIn, [reason], self) => {
-      handles.delete(self)
-      await w.abort(reason as string | undefined)
-    },
-    feed: (w: CopyIn, [items, last, failure], self) => feed(w, self, items as unknown[], last as boolean, failure as string | undefined),
-  },
-}
-
-function cursorHandle(c: Cursor): NewHandle {
-  return new NewHandle('cursor', c, cursorState(c))
-}
-
-function cursorState(c: Cursor): { description: unknown; rowcount: number; statusMessage: string | null } {
-  return { description: c.description, rowcount: c.rowcount, statusMessage: c.statusMessage }
-}
-
-function serverCursorHandle(c: ServerCursor): NewHandle {
-  return new NewHandle('serverCursor', c, { name: c.name })
+    feed: (w, items, last, failure) => feed(w, self, items, last, failure),
+  }
 }
 
 /**
@@ -261,27 +144,6 @@ const handles = new Map<number, Entry>([[0, { kind: 'root', target: null }]])
 let nextHandle = 1
 let connection: Connection | undefined
 let notices: unknown[] = []
-
-/**
- * Starts an async transaction whose callback stays open until the caller
- * sends `end`: resolves with the transaction's handle once the callback is
- * entered (BEGIN or SAVEPOINT has run), or rejects if it fails before that.
- */
-function openScope(start: (cb: (tx: Transaction) => Promise<unknown>) => Promise<unknown>): Promise<NewHandle> {
-  return new Promise((resolve, reject) => {
-    let entered = false
-    const outcome = start((tx) => {
-      entered = true
-      return new Promise((ok, fail) => {
-        const scope: Scope = { end: (commit) => (commit ? ok(undefined) : fail(ROLLBACK)), outcome }
-        resolve(new NewHandle('transaction', tx, { savepoint: tx.savepoint }, scope))
-      })
-    })
-    outcome.catch((err: unknown) => {
-      if (!entered) reject(err)
-    })
-  })
-}
 
 // ---------------------------------------------------------------- dispatch
 
@@ -401,7 +263,7 @@ async function handle(id: number, h: number, m: string, packed: Packed | undefin
     const method = Object.hasOwn(METHODS[entry.kind], m) ? METHODS[entry.kind][m] : undefined
     if (method === undefined) throw new InterfaceError(`${entry.kind} has no method ${JSON.stringify(m)}`)
     const args = decoded ?? (unpack(packed!) as unknown[])
-    const out = method === true ? await Reflect.apply(entry.target[m] as (...a: unknown[]) => unknown, entry.target, args) : await method(entry.target, args, h)
+    const out = method === true ? await Reflect.apply(entry.target[m] as (...a: unknown[]) => unknown, entry.target, args) : await method(entry.target, args, contextFor(h))
     if (out instanceof NewHandle) {
       newHandle = nextHandle++
       handles.set(newHandle, { kind: out.kind, target: out.target, scope: out.scope })

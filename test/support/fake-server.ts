@@ -18,6 +18,12 @@
 // the first error a script threw, so a failing script fails the test; a
 // script still waiting when close() tears the connections down is not an
 // error.
+//
+// With `{ cancel }` in the options, CancelRequests go to a handler of their
+// own instead of the script: each connection's first packet is read before
+// the script runs; a CancelRequest is handed to `cancel` (the connection ends
+// when it returns, as a real server closes it once the backend is signalled),
+// and any other packet is kept for the script's readStartup()/handshake().
 
 import net from 'node:net'
 import type { BackendMessage } from '../../src/protocol/messages.js'
@@ -61,12 +67,32 @@ export interface HandshakeResult {
   sslRequested: boolean
 }
 
+export type CancelRequestPacket = Extract<StartupPacket, { type: 'CancelRequest' }>
+
+export interface FakeServerOptions {
+  /**
+   * Answers CancelRequests instead of the script (see the top of this file).
+   * The cancel's connection ends when the returned promise settles; await
+   * `conn.closed` too if it may wait for something that never comes.
+   */
+  cancel?: (packet: CancelRequestPacket, conn: FakeConn) => Promise<void>
+  /**
+   * Keep our side of a connection open after the client's FIN, until the
+   * script ends it (or returns): a real server still answers what it read
+   * before the client's Terminate and FIN. By default a client's FIN ends
+   * our side at once (Node's default), and replies sent later are lost.
+   */
+  halfOpen?: boolean
+}
+
 export interface FakeConn {
   /** 0 for the first accepted connection, 1 for the next... */
   readonly index: number
   readonly socket: net.Socket
   /** Every packet/message read so far, in order. */
   readonly received: ReadonlyArray<StartupPacket | FrontendMessage>
+  /** Bytes that arrived and have not been read as messages yet (what the client wrote that the script has not read). */
+  readonly buffered: number
   /** Resolves when the socket has closed (either side). */
   readonly closed: Promise<void>
   /** Reads one untyped startup-style packet: StartupMessage, SSLRequest, GSSENCRequest or CancelRequest. */
@@ -135,6 +161,17 @@ class Conn implements FakeConn {
   private isClosed = false
   private wake: (() => void) | null = null
   private processIdSeq: number
+  /** A startup packet read ahead (to route CancelRequests), for the next readStartup(). */
+  private peeked: StartupPacket | null = null
+  /**
+   * With the cancel or halfOpen option the server allows half-open
+   * connections, so that a cancel's connection stays open after the
+   * client's FIN until its handler returns (a real server closes it only
+   * once the backend is signalled). This resolves with whether a client's
+   * FIN ends our side at once, as Node does by default: true for every
+   * connection but a cancel's, unless halfOpen.
+   */
+  autoEnd: Promise<boolean> | undefined
 
   constructor(
     readonly index: number,
@@ -158,6 +195,9 @@ class Conn implements FakeConn {
     socket.once('end', () => {
       this.isClosed = true
       this.poke()
+      void this.autoEnd?.then((yes) => {
+        if (yes && !socket.destroyed) socket.end()
+      })
     })
   }
 
@@ -186,8 +226,24 @@ class Conn implements FakeConn {
     }
   }
 
+  get buffered(): number {
+    return this.parser.buffered
+  }
+
   readStartup(): Promise<StartupPacket> {
+    const p = this.peeked
+    if (p !== null) {
+      this.peeked = null
+      return Promise.resolve(p)
+    }
     return this.read(() => this.parser.nextStartup(), 'a startup packet')
+  }
+
+  /** Reads the first packet ahead of the script; the next readStartup() returns it (it is in `received` once). */
+  async peekStartup(): Promise<StartupPacket> {
+    const p = await this.read(() => this.parser.nextStartup(), 'a startup packet')
+    this.peeked = p
+    return p
   }
 
   readMessage(): Promise<FrontendMessage> {
@@ -307,7 +363,7 @@ function describe(m: FrontendMessage): string {
  * Starts listening on 127.0.0.1 at an ephemeral port; `script` runs for each
  * accepted connection.
  */
-export async function startFakeServer(script: (conn: FakeConn) => Promise<void>): Promise<FakeServer> {
+export async function startFakeServer(script: (conn: FakeConn) => Promise<void>, options: FakeServerOptions = {}): Promise<FakeServer> {
   const connections: Conn[] = []
   const errors: unknown[] = []
   const running = new Set<Promise<void>>()
@@ -315,14 +371,24 @@ export async function startFakeServer(script: (conn: FakeConn) => Promise<void>)
   let closing = false
   const settleWaiters: Array<() => void> = []
 
-  const server = net.createServer((socket) => {
+  const cancel = options.cancel
+  const allowHalfOpen = cancel !== undefined || options.halfOpen === true
+  const server = net.createServer({ allowHalfOpen }, (socket) => {
     const conn = new Conn(connections.length, socket)
     connections.push(conn)
+    let route: ((autoEnd: boolean) => void) | undefined
+    if (allowHalfOpen) conn.autoEnd = new Promise((resolve) => (route = resolve))
     const run = (async () => {
       try {
-        await script(conn)
+        const first = cancel === undefined ? undefined : await conn.peekStartup()
+        route?.(options.halfOpen !== true && first?.type !== 'CancelRequest')
+        if (cancel !== undefined && first?.type === 'CancelRequest') {
+          void conn.readStartup() // consumed here: the script never sees it
+          await cancel(first, conn)
+        } else await script(conn)
         void conn.end() // not awaited: a client that never closes must not keep the script "running"
       } catch (err) {
+        route?.(true)
         // Teardown by close() makes pending reads fail: that is not the script's fault.
         if (!(closing && err instanceof FakeConnClosedError)) errors.push(err)
         conn.destroy()
