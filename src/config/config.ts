@@ -522,6 +522,15 @@ export function resolveConfig(
   const from = 'in the options'
   const user = nonEmpty(o.user) ?? nonEmpty(sys.userName) ?? 'postgres'
   const database = nonEmpty(o.database) ?? user
+  checkStartupText({
+    user,
+    database,
+    password: o.password,
+    application_name: o.applicationName,
+    fallback_application_name: o.fallbackApplicationName,
+    options: o.options,
+    ...o.parameters,
+  })
   const requireAuth = o.requireAuth === undefined ? undefined : parseRequireAuth(o.requireAuth, from)
   const minProtocolVersion = protocol(o.minProtocolVersion ?? '3.0', 'min_protocol_version')
   // As libpq 18: ask for 3.0 unless told otherwise, since poolers and proxies
@@ -593,6 +602,23 @@ export function resolveConfig(
     maxMessageSize: o.maxMessageSize ?? 1024 * 1024 * 1024,
     types: o.types,
     onNotice: o.onNotice,
+  }
+}
+
+/**
+ * Startup values go out as UTF-8: a string with a lone UTF-16 surrogate would
+ * arrive changed (U+FFFD), so it is refused, naming the setting, never the value.
+ */
+const SURROGATE = 'a lone UTF-16 surrogate (half of a pair), which UTF-8 cannot carry unchanged'
+
+function checkStartupText(values: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value === 'string' && !(value as string & { isWellFormed(): boolean }).isWellFormed()) {
+      throw new InterfaceError(`${name} contains ${SURROGATE}`)
+    }
+  }
+  for (const name of Object.keys(values)) {
+    if (!(name as string & { isWellFormed(): boolean }).isWellFormed()) throw new InterfaceError(`a parameter name contains ${SURROGATE}`)
   }
 }
 

@@ -89,3 +89,28 @@ describe('unknown connection options', () => {
     expect(() => resolveConfig('host=h ssl=true', {})).toThrow(InterfaceError)
   })
 })
+
+describe('startup strings with a lone surrogate', () => {
+  it('are refused naming the setting, never the value', () => {
+    for (const [key, name] of [
+      ['user', 'user'],
+      ['password', 'password'],
+      ['database', 'database'],
+      ['applicationName', 'application_name'],
+      ['options', 'options'],
+    ] as const) {
+      const value = `secret-${key}-\uD800`
+      let err: unknown
+      try {
+        resolveConfig({ host: 'h', user: 'u', [key]: value })
+      } catch (e) {
+        err = e
+      }
+      expect(err, key).toBeInstanceOf(InterfaceError)
+      expect((err as Error).message).toContain(`${name} contains a lone UTF-16 surrogate`)
+      expect((err as Error).message).not.toContain('secret-')
+    }
+    expect(() => resolveConfig({ host: 'h', user: 'u', parameters: { search_path: 'a\uDC00' } })).toThrow(/search_path contains a lone/)
+    expect(resolveConfig({ host: 'h', user: 'u', password: 'pässwörd 🐘' }).user).toBe('u')
+  })
+})
