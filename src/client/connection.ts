@@ -1183,7 +1183,7 @@ export class Connection {
     if (p.state === 'done') return
     p.state = 'done'
     p.cleanup?.()
-    // A pipeline statement's own promise is the pipeline's: it adds the frames.
+    // A pipeline statement settles the pipeline's own promise (see Pipeline.query).
     if (err !== undefined) p.kind === 'pipelined' ? p.reject(err) : p.resolve(rejectionWithCallerFrames(err))
     else p.resolve(value)
   }

@@ -10,7 +10,6 @@ import type { Request } from '../session/session.js'
 import type { QueryRequest } from './query.js'
 import type { ColumnsResult, Result, Row } from './result.js'
 import type { QueryOptions } from './connection.js'
-import { rejectionWithCallerFrames } from './caller-frames.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
 
 /** The messages of one Sync group, handed statement by statement to their requests. */
@@ -141,6 +140,7 @@ function noop(): void {}
 
 export class Pipeline {
   private ended = false
+  private finishing = false
   /** Statements not settled yet, and who waits for them to be (finish()). */
   private outstanding = 0
   private allSettled: (() => void) | undefined
@@ -161,7 +161,7 @@ export class Pipeline {
   query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
   query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
   query<R = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Result<R>> {
-    if (this.ended) return Promise.reject(new InterfaceError('the pipeline has ended'))
+    if (this.ended || this.finishing) return Promise.reject(new InterfaceError('the pipeline has ended'))
     const statement: Statement = { promise: undefined, failure: undefined }
     this.outstanding++
     this.count++
@@ -169,7 +169,9 @@ export class Pipeline {
       const fail = (err: Error): void => {
         statement.failure = err
         this.settled()
-        resolve(rejectionWithCallerFrames(err))
+        // Not through rejectionWithCallerFrames: awaiting this subclass goes
+        // through its own then(), where V8 loses the awaiting functions.
+        reject(err)
         // Handled as far as Node is concerned (the pipeline reports it if the
         // caller never looks); whether the caller did is `observed`.
         if (statement.promise !== undefined) Promise.prototype.then.call(statement.promise, undefined, noop)
@@ -216,7 +218,7 @@ export class Pipeline {
    * with the group's first error if nobody is waiting on that statement.
    */
   sync(): Promise<void> {
-    if (this.ended) return Promise.reject(new InterfaceError('the pipeline has ended'))
+    if (this.ended || this.finishing) return Promise.reject(new InterfaceError('the pipeline has ended'))
     const inner = this.syncGroup()
     const promise = new StatementPromise<void>((resolve, reject) => inner.then(resolve, reject))
     // A sync() nobody awaits (`void p.sync()`) hands its error to the pipeline's end.
@@ -237,7 +239,9 @@ export class Pipeline {
 
   /** @internal Syncs what is left and waits for every statement to settle. */
   async finish(): Promise<void> {
-    if (this.ended) return
+    if (this.ended || this.finishing) return
+    // From here on nothing joins: a statement after the last Sync would have none.
+    this.finishing = true
     try {
       await this.syncGroup()
     } finally {
