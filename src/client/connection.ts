@@ -26,7 +26,7 @@ import { canceledError, isStaleStatement, type Pending } from './pending.js'
 import { maxPlaceholder } from './placeholders.js'
 import { rejectionWithCallerFrames } from './caller-frames.js'
 import { emit } from './emit.js'
-import { GroupRequest, Pipeline, type PipelineHost } from './pipeline.js'
+import { GroupRequest, Pipeline, type PipelineGroupState, type PipelineHost } from './pipeline.js'
 import { QueryRequest, type QueryHooks } from './query.js'
 import { runTransaction, type Transaction, type TransactionHost, type TransactionOptions } from './transaction.js'
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
@@ -36,34 +36,11 @@ import { binaryColumns, copyTarget, isIterable, type CopyOptions } from './copy-
 import { copyBinaryEncoder } from '../types/copy-binary.js'
 import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
 import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
+import { checkResultFormat, type QueryOptions, type ResultFormat } from './query-options.js'
 import { RowDecoder, type ColumnsResult, type Field, type Result, type Row, type RowMode } from './result.js'
 import { describeInto, formatsOf, StatementCache, withFormats, type CachedStatement } from './statement-cache.js'
 
-export interface QueryOptions {
-  /** 'object' (default) gives rows keyed by column name; 'array' gives value arrays. */
-  rowMode?: RowMode
-  /** Use (and cache) a named prepared statement; default: the connection's setting. */
-  prepare?: boolean
-  /** A type map for this query only (usually a child of conn.types). */
-  types?: TypeMap
-  /** Aborting cancels the query (on the server if it is running) and rejects it with QueryCanceled. */
-  signal?: AbortSignal
-  /** Milliseconds before the query is canceled as by `signal`; default: the connection's queryTimeout. */
-  timeout?: number
-  /**
-   * 'auto' (default): binary for every column whose type has a binary
-   * decoder, except where text is the cheaper to decode (numeric, uuid);
-   * 'binary': binary wherever a binary decoder exists; 'text': all text.
-   * The JS values are the same whichever is used, so this is a choice of
-   * decoding cost (and of `fields[i].format`). Statements run unnamed
-   * (prepare: false, stream()) have no description to choose formats
-   * from: their results are always text.
-   */
-  resultFormat?: ResultFormat
-}
-
-export type ResultFormat = 'auto' | 'text' | 'binary'
-const RESULT_FORMATS: readonly string[] = ['auto', 'text', 'binary']
+export type { QueryOptions, ResultFormat } from './query-options.js'
 
 export interface ConnectionOptions extends ConnectOptions {
   /** Cache prepared statements by SQL text (default true, false with `pooler: 'transaction'`). */
@@ -123,10 +100,6 @@ export interface PreparedStatement extends StatementDescription {
 
 let preparedCounter = 0
 
-/** The Sync group a pipelined statement belongs to; its request exists once the first statement is written. */
-export interface PipelineGroupState {
-  request: GroupRequest | undefined
-}
 
 const EMPTY: readonly unknown[] = []
 const NO_OPTIONS: QueryOptions = {}
@@ -1682,10 +1655,6 @@ export function quoteIdentifier(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"'
 }
 
-function checkResultFormat(format: unknown): ResultFormat {
-  if (typeof format === 'string' && RESULT_FORMATS.includes(format)) return format as ResultFormat
-  throw new InterfaceError(`resultFormat must be 'auto', 'text' or 'binary', got ${typeof format === 'string' ? JSON.stringify(format) : typeof format}`)
-}
 
 export function connect(input: string | ConnectionOptions = {}, extra: ConnectionOptions = {}): Promise<Connection> {
   return Connection.connect(input, extra)

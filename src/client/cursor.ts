@@ -3,7 +3,7 @@
 // the server (DECLARE / FETCH / MOVE / CLOSE), for results too large to hold.
 
 import { InterfaceError } from '../errors/base.js'
-import type { QueryOptions } from './connection.js'
+import type { QueryOptions } from './query-options.js'
 import type { Field, Result, Row } from './result.js'
 
 /** What cursors need: a connection or a transaction handle. */

@@ -16,7 +16,7 @@ export interface Pending {
   readonly params: readonly unknown[]
   readonly mode: RowMode
   /** The result format asked for: 'auto', 'text' or 'binary'. */
-  readonly format: import('./connection.js').ResultFormat
+  readonly format: import('./query-options.js').ResultFormat
   readonly types: TypeMap
   readonly prepare: boolean
   /**
@@ -31,7 +31,7 @@ export interface Pending {
   /** An explicitly prepared statement to execute (bypasses the cache), or to create for 'describe'. */
   statement?: import('./statement-cache.js').CachedStatement
   /** For pipelined statements and syncs: the group they belong to. */
-  readonly group: import('./connection.js').PipelineGroupState | undefined
+  readonly group: import('./pipeline.js').PipelineGroupState | undefined
   state: PendingState
   /** Set once a stale prepared statement made us re-prepare and run it again. */
   retried: boolean

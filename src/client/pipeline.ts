@@ -9,8 +9,13 @@ import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
 import type { Request } from '../session/session.js'
 import type { QueryRequest } from './query.js'
 import type { ColumnsResult, Result, Row } from './result.js'
-import type { QueryOptions } from './connection.js'
+import type { QueryOptions } from './query-options.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
+
+/** The Sync group a pipelined statement belongs to; its request exists once the first statement is written. */
+export interface PipelineGroupState {
+  request: GroupRequest | undefined
+}
 
 /** The messages of one Sync group, handed statement by statement to their requests. */
 export class GroupRequest implements Request {

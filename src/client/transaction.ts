@@ -11,7 +11,7 @@ import type { CopyIn, CopyOut } from './copy.js'
 import type { CopyOptions } from './copy-setup.js'
 import type { RowStream, StreamOptions } from './stream.js'
 import type { ColumnsResult, Result, Row } from './result.js'
-import type { QueryOptions } from './connection.js'
+import type { QueryOptions } from './query-options.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
 
 export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
