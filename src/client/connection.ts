@@ -30,12 +30,13 @@ import { GroupRequest, Pipeline, type PipelineGroupState, type PipelineHost } fr
 import { QueryRequest, type QueryHooks } from './query.js'
 import { runTransaction, type Transaction, type TransactionHost, type TransactionOptions } from './transaction.js'
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
-import { CopyIn, CopyInRequest, CopyOut, textRowEncoder, type CopyHost, type CopyOutHost } from './copy.js'
+import { CopyIn, CopyInRequest, CopyInWire, CopyOut, textRowEncoder, type CopyOutHost } from './copy.js'
 import { formatOf } from './copy-format.js'
 import { binaryColumns, copyTarget, isIterable, type CopyOptions } from './copy-setup.js'
 import { copyBinaryEncoder } from '../types/copy-binary.js'
 import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
-import { RowStream, StreamRequest, type StreamControl, type StreamHost, type StreamOptions } from './stream.js'
+import { PortalControl, RowStream, StreamRequest, type StreamHost, type StreamOptions } from './stream.js'
+import type { Wire } from './wire.js'
 import { checkResultFormat, type QueryOptions, type ResultFormat } from './query-options.js'
 import { RowDecoder, type ColumnsResult, type Field, type Result, type Row, type RowMode } from './result.js'
 import { describeInto, formatsOf, StatementCache, withFormats, type CachedStatement } from './statement-cache.js'
@@ -166,6 +167,8 @@ export class Connection {
   private received = 0
   /** What transaction handles use of the connection (its private methods, on their token's behalf). */
   private readonly host: TransactionHost = this.makeHost()
+  /** The write side as streams and COPY see it. */
+  private readonly wire: Wire = this.makeWire()
   /** The first close() call's promise. */
   private closing: Promise<void> | undefined
   /** close() waits for the client's queue to empty: called by drain() when it has, or by destroy(). */
@@ -462,6 +465,20 @@ export class Connection {
     return runTransaction(this.host, fn, options)
   }
 
+  private makeWire(): Wire {
+    const conn = this
+    return {
+      writer: this.writer,
+      flush: () => conn.flush(),
+      scheduleFlush: () => conn.scheduleFlush(),
+      drained: () => {
+        const s = conn.socket
+        return s !== undefined && s.writableNeedDrain && !s.destroyed ? conn.drained(s) : undefined
+      },
+      lost: () => (conn.destroyed ? conn.copyLost() : undefined),
+    }
+  }
+
   private makeHost(): TransactionHost {
     const conn = this
     return {
@@ -594,18 +611,6 @@ export class Connection {
     const batchSize = options.batchSize ?? 1000
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InterfaceError(`batchSize must be a positive integer, got ${batchSize}`)
     const types = options.types ?? this.types
-    const control = (): StreamControl => ({
-      more: (n) => {
-        fe.execute(this.writer, '', n)
-        fe.flush(this.writer)
-        this.scheduleFlush()
-      },
-      finish: (closePortal) => {
-        if (closePortal) fe.close(this.writer, 'P', '')
-        fe.sync(this.writer)
-        this.scheduleFlush()
-      },
-    })
     const timeout = checkTimeout(options.timeout)
     const host: StreamHost = {
       openStream: (req, ps, batch) =>
@@ -615,7 +620,7 @@ export class Connection {
           cancel: () => this.cancelIfRunning(req, req.closed()),
         }),
     }
-    return new RowStream<R>(host, () => new StreamRequest(sql, types, options.rowMode ?? 'object', control()), params, batchSize)
+    return new RowStream<R>(host, () => new StreamRequest(sql, types, options.rowMode ?? 'object', new PortalControl(this.wire)), params, batchSize)
   }
 
   /**
@@ -676,30 +681,7 @@ export class Connection {
       await req.done().catch(() => undefined)
       throw err
     }
-    const host: CopyHost = {
-      sendData: async (data) => {
-        if (this.destroyed) throw this.copyLost()
-        if (req.settled) throw req.failure ?? new InterfaceError('the COPY has ended')
-        fe.copyData(this.writer, data)
-        if (this.writer.length >= 256 * 1024) this.flush()
-        else this.scheduleFlush()
-        const s = this.socket
-        if (s !== undefined && s.writableNeedDrain && !s.destroyed) await this.drained(s)
-      },
-      sendDone: () => {
-        if (req.settled) return
-        req.doneSent = true
-        fe.copyDone(this.writer)
-        this.flush()
-      },
-      sendFail: (reason) => {
-        // Late (the COPY already ended): it would hit whatever runs next.
-        if (req.settled || req.doneSent) return
-        fe.copyFail(this.writer, reason)
-        this.flush()
-      },
-    }
-    const w = new CopyIn(host, req, info, format, encoder)
+    const w = new CopyIn(new CopyInWire(this.wire, req), req, info, format, encoder)
     return source === undefined ? w : w.from(source)
   }
 

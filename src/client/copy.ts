@@ -13,7 +13,9 @@ import type { Decoder } from '../types/codec.js'
 import { isWellFormed, LONE_SURROGATE, valueType } from '../types/param.js'
 import type { TypeMap } from '../types/type-map.js'
 import { MULTIRANGE_RANGE } from '../types/copy-binary-more.js'
+import * as fe from '../protocol/frontend.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
+import type { Wire } from './wire.js'
 import {
   BinaryRowReader,
   binaryHeader,
@@ -126,6 +128,38 @@ export interface CopyHost {
   sendData(data: Buffer | string): Promise<void>
   sendDone(): void
   sendFail(reason: string): void
+}
+
+/** COPY FROM STDIN's messages over the connection's wire; nothing is written for a COPY that has ended. */
+export class CopyInWire implements CopyHost {
+  constructor(
+    private readonly wire: Wire,
+    private readonly req: CopyInRequest,
+  ) {}
+
+  async sendData(data: Buffer | string): Promise<void> {
+    const lost = this.wire.lost()
+    if (lost !== undefined) throw lost
+    if (this.req.settled) throw this.req.failure ?? new InterfaceError('the COPY has ended')
+    fe.copyData(this.wire.writer, data)
+    if (this.wire.writer.length >= 256 * 1024) this.wire.flush()
+    else this.wire.scheduleFlush()
+    await this.wire.drained()
+  }
+
+  sendDone(): void {
+    if (this.req.settled) return
+    this.req.doneSent = true
+    fe.copyDone(this.wire.writer)
+    this.wire.flush()
+  }
+
+  sendFail(reason: string): void {
+    // Late (the COPY already ended): it would hit whatever runs next.
+    if (this.req.settled || this.req.doneSent) return
+    fe.copyFail(this.wire.writer, reason)
+    this.wire.flush()
+  }
 }
 
 export interface RowEncoder {

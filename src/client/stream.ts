@@ -11,7 +11,9 @@ import { createDatabaseError } from '../errors.js'
 import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
 import type { Request } from '../session/session.js'
 import type { TypeMap } from '../types/type-map.js'
+import * as fe from '../protocol/frontend.js'
 import { RowDecoder, type Field, type RowMode } from './result.js'
+import type { Wire } from './wire.js'
 
 interface Batch {
   rows: unknown[]
@@ -24,6 +26,23 @@ export interface StreamControl {
   more(n: number): void
   /** End the cycle: Sync (after Close of the portal when it is not exhausted). */
   finish(closePortal: boolean): void
+}
+
+/** A portal's batches over the connection's wire: Execute with a row limit and Flush; Close and Sync at the end. */
+export class PortalControl implements StreamControl {
+  constructor(private readonly wire: Wire) {}
+
+  more(n: number): void {
+    fe.execute(this.wire.writer, '', n)
+    fe.flush(this.wire.writer)
+    this.wire.scheduleFlush()
+  }
+
+  finish(closePortal: boolean): void {
+    if (closePortal) fe.close(this.wire.writer, 'P', '')
+    fe.sync(this.wire.writer)
+    this.wire.scheduleFlush()
+  }
 }
 
 export class StreamRequest implements Request {
