@@ -980,54 +980,52 @@ export class Connection {
 
   /** run() for a caller that brings its own settle functions (a pipeline statement); throws what it refuses at once. */
   private start(token: object | undefined, op: Op, resolve: (value: unknown) => void, reject: (err: Error) => void): void {
-    {
-      this.checkOpen()
-      this.checkOwner(token, 'query()')
-      const kind = op.kind
-      const sql = kind === 'sync' ? '' : op.sql
-      const params = kind === 'extended' || kind === 'pipelined' || kind === 'stream' ? op.params : EMPTY
-      const options = kind === 'extended' || kind === 'pipelined' || kind === 'simple' ? op.options : NO_OPTIONS
-      const statement = kind === 'extended' || kind === 'describe' ? op.statement : undefined
-      if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
-      checkSqlText(sql)
-      if ((kind === 'extended' || kind === 'pipelined' || kind === 'stream') && statement === undefined) {
-        if (!Array.isArray(params)) throw new InterfaceError('query parameters must be an array')
-        const expected = maxPlaceholder(sql)
-        // Past 65535 the server would read a wrapped count: refuse before writing anything.
-        checkParamCount(Math.max(expected, params.length))
-        if (params.length !== expected) {
-          throw new InterfaceError(
-            `the query uses ${expected} parameter${expected === 1 ? '' : 's'} ($1..$${expected}) but ${params.length} ${params.length === 1 ? 'was' : 'were'} given`,
-          )
-        }
-      } else if (kind === 'describe') {
-        checkParamCount(maxPlaceholder(sql))
+    this.checkOpen()
+    this.checkOwner(token, 'query()')
+    const kind = op.kind
+    const sql = kind === 'sync' ? '' : op.sql
+    const params = kind === 'extended' || kind === 'pipelined' || kind === 'stream' ? op.params : EMPTY
+    const options = kind === 'extended' || kind === 'pipelined' || kind === 'simple' ? op.options : NO_OPTIONS
+    const statement = kind === 'extended' || kind === 'describe' ? op.statement : undefined
+    if (typeof sql !== 'string') throw new InterfaceError(`query text must be a string, got ${typeof sql}`)
+    checkSqlText(sql)
+    if ((kind === 'extended' || kind === 'pipelined' || kind === 'stream') && statement === undefined) {
+      if (!Array.isArray(params)) throw new InterfaceError('query parameters must be an array')
+      const expected = maxPlaceholder(sql)
+      // Past 65535 the server would read a wrapped count: refuse before writing anything.
+      checkParamCount(Math.max(expected, params.length))
+      if (params.length !== expected) {
+        throw new InterfaceError(
+          `the query uses ${expected} parameter${expected === 1 ? '' : 's'} ($1..$${expected}) but ${params.length} ${params.length === 1 ? 'was' : 'were'} given`,
+        )
       }
-      const p: Pending = {
-        sql,
-        params,
-        mode: options.rowMode ?? 'object',
-        format: options.resultFormat === undefined ? this.resultFormat : checkResultFormat(options.resultFormat),
-        types: kind === 'stream' ? op.types : (options.types ?? this.types),
-        prepare: kind !== 'simple' && (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0,
-        kind,
-        group: kind === 'pipelined' || kind === 'sync' ? op.group() : undefined,
-        statement,
-        stream: kind === 'stream' ? op.stream : undefined,
-        copy: kind === 'copy' ? op.copy : undefined,
-        state: 'queued',
-        retried: false,
-        abortReason: undefined,
-        request: undefined,
-        cleanup: undefined,
-        resolve,
-        reject,
-      }
-      this.watchAbort(p, options.signal, options.timeout ?? this.queryTimeout)
-      if (p.state === 'done') return
-      if (this.holds > 0 || this.waiting.length > 0 || this.session.pending >= this.maxInFlight) this.waiting.push(p)
-      else this.dispatch(p)
+    } else if (kind === 'describe') {
+      checkParamCount(maxPlaceholder(sql))
     }
+    const p: Pending = {
+      sql,
+      params,
+      mode: options.rowMode ?? 'object',
+      format: options.resultFormat === undefined ? this.resultFormat : checkResultFormat(options.resultFormat),
+      types: kind === 'stream' ? op.types : (options.types ?? this.types),
+      prepare: kind !== 'simple' && (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0,
+      kind,
+      group: kind === 'pipelined' || kind === 'sync' ? op.group() : undefined,
+      statement,
+      stream: kind === 'stream' ? op.stream : undefined,
+      copy: kind === 'copy' ? op.copy : undefined,
+      state: 'queued',
+      retried: false,
+      abortReason: undefined,
+      request: undefined,
+      cleanup: undefined,
+      resolve,
+      reject,
+    }
+    this.watchAbort(p, options.signal, options.timeout ?? this.queryTimeout)
+    if (p.state === 'done') return
+    if (this.holds > 0 || this.waiting.length > 0 || this.session.pending >= this.maxInFlight) this.waiting.push(p)
+    else this.dispatch(p)
   }
 
   private checkOwner(token: object | undefined, what: string): void {
