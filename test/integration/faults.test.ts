@@ -13,26 +13,14 @@ import {
   noticeResponse,
   readyForQuery,
   rowDescription,
+  unnamedReply,
 } from '../support/backend-encoder.js'
-import type { BackendMessage } from '../../src/protocol/messages.js'
 import { startFakeServer, type FakeConn } from '../support/fake-server.js'
 
 // Unnamed statements keep each query to one Parse/Bind/Describe/Execute/Sync
 // exchange, which is what these scripts play.
 const connectTo = (port: number, extra = {}) =>
   connect({ host: '127.0.0.1', port, user: 'u', database: 'd', connectTimeout: 5000, prepare: false, tls: 'disable', ...extra })
-
-/** The reply to one extended-protocol query on an unnamed statement. */
-function unnamedReply(columns: Parameters<typeof rowDescription>[0], rows: (string | null)[][]): BackendMessage[] {
-  return [
-    { type: 'ParseComplete' },
-    { type: 'BindComplete' },
-    rowDescription(columns),
-    ...rows.map((r) => dataRow(r)),
-    commandComplete(`SELECT ${rows.length}`),
-    readyForQuery(),
-  ]
-}
 
 async function untilSync(conn: FakeConn): Promise<void> {
   await conn.readUntil('Sync')

@@ -286,6 +286,22 @@ export function readyForQuery(status: TransactionStatus = 'I'): BackendMessage {
   return { type: 'ReadyForQuery', status }
 }
 
+/** The reply to one extended-protocol query on an unnamed statement: Parse/Bind done, text columns, rows, ReadyForQuery. */
+export function unnamedReply(
+  columns: ReadonlyArray<string | FieldDescription>,
+  rows: (string | null)[][],
+  status: TransactionStatus = 'I',
+): BackendMessage[] {
+  return [
+    { type: 'ParseComplete' },
+    { type: 'BindComplete' },
+    rowDescription(columns),
+    ...rows.map((r) => dataRow(r)),
+    commandComplete(`SELECT ${rows.length}`),
+    readyForQuery(status),
+  ]
+}
+
 export function commandComplete(tag: string): BackendMessage {
   return { type: 'CommandComplete', tag }
 }

@@ -207,17 +207,7 @@ export function unnamed(sql: string): string[] {
   return [`Parse "" ${sql}`, 'Bind ""', 'Describe P ""', 'Execute', 'Sync']
 }
 
-/** The reply to one unnamed extended query: text columns, then ReadyForQuery. */
-export function unnamedReply(columns: string[], rows: (string | null)[][], status: 'I' | 'T' | 'E' = 'I'): BackendMessage[] {
-  return [
-    { type: 'ParseComplete' },
-    { type: 'BindComplete' },
-    rowDescription(columns),
-    ...rows.map((r) => dataRow(r)),
-    commandComplete(`SELECT ${rows.length}`),
-    readyForQuery(status),
-  ]
-}
+export { unnamedReply } from '../../support/backend-encoder.js'
 
 /** The reply to Parse + Describe 'S' + Sync of a statement with text columns and no parameters. */
 export function describeReply(columns: string[] | null, status: 'I' | 'T' | 'E' = 'I', paramOids: number[] = []): BackendMessage[] {
