@@ -15,7 +15,7 @@ import type { TypeMap } from '../types/type-map.js'
 import { MULTIRANGE_RANGE } from '../types/copy-binary-more.js'
 import * as fe from '../protocol/frontend.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
-import type { Wire } from './wire.js'
+import type { Wire } from '../session/wire.js'
 import {
   BinaryRowReader,
   binaryHeader,

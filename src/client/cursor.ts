@@ -3,8 +3,8 @@
 // the server (DECLARE / FETCH / MOVE / CLOSE), for results too large to hold.
 
 import { InterfaceError } from '../errors/base.js'
-import type { QueryOptions } from './query-options.js'
-import type { Field, Result, Row } from './result.js'
+import type { QueryOptions } from '../session/query-options.js'
+import type { Field, Result, Row } from '../types/result.js'
 
 /** What cursors need: a connection or a transaction handle. */
 export interface Queryable {

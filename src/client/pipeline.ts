@@ -7,9 +7,9 @@
 import { InterfaceError, PipelineAborted, ProtocolError } from '../errors/base.js'
 import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
 import type { Request } from '../session/session.js'
-import type { QueryRequest } from './query.js'
-import type { ColumnsResult, Result, Row } from './result.js'
-import type { QueryOptions } from './query-options.js'
+import type { QueryRequest } from '../session/ops/query.js'
+import type { ColumnsResult, Result, Row } from '../types/result.js'
+import type { QueryOptions } from '../session/query-options.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
 
 /** The Sync group a pipelined statement belongs to; its request exists once the first statement is written. */

@@ -12,8 +12,8 @@ import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
 import type { Request } from '../session/session.js'
 import type { TypeMap } from '../types/type-map.js'
 import * as fe from '../protocol/frontend.js'
-import { RowDecoder, type Field, type RowMode } from './result.js'
-import type { Wire } from './wire.js'
+import { RowDecoder, type Field, type RowMode } from '../types/result.js'
+import type { Wire } from '../session/wire.js'
 
 interface Batch {
   rows: unknown[]

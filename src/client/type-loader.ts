@@ -7,7 +7,7 @@ import { registerComposite, registerDomain, registerEnum } from '../types/compos
 import type { Decoder, ParamEncoder } from '../types/codec.js'
 import { extensionTypes } from '../types/extensions.js'
 import type { TypeMap } from '../types/type-map.js'
-import type { Result, Row } from './result.js'
+import type { Result, Row } from '../types/result.js'
 
 interface Querier {
   query<R = Row>(sql: string, params?: readonly unknown[]): Promise<Result<R>>

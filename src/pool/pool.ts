@@ -11,7 +11,7 @@
 // errors go to `onError`.
 
 import { Connection, type ConnectionOptions, type QueryOptions } from '../client/connection.js'
-import type { ColumnsResult, Result, Row } from '../client/result.js'
+import type { ColumnsResult, Result, Row } from '../types/result.js'
 import type { Transaction, TransactionOptions } from '../client/transaction.js'
 import { parseUrl, resolveConfig } from '../config/config.js'
 import { ConnectionError, InterfaceError } from '../errors/base.js'

@@ -2,13 +2,13 @@
 // one Result per statement, the first error, and the decode plan of the
 // current result.
 
-import { ConnectionError, ProtocolError } from '../errors/base.js'
-import { createDatabaseError } from '../errors.js'
-import type { DatabaseError } from '../errors.js'
-import type { BackendMessage, TransactionStatus } from '../protocol/messages.js'
-import type { Request } from '../session/session.js'
-import type { TypeMap } from '../types/type-map.js'
-import { columnError, DecodeError, parseCommandTag, RowDecoder, type Field, type Result, type RowMode } from './result.js'
+import { ConnectionError, ProtocolError } from '../../errors/base.js'
+import { createDatabaseError } from '../../errors.js'
+import type { DatabaseError } from '../../errors.js'
+import type { BackendMessage, TransactionStatus } from '../../protocol/messages.js'
+import type { Request } from '../session.js'
+import type { TypeMap } from '../../types/type-map.js'
+import { columnError, DecodeError, parseCommandTag, RowDecoder, type Field, type Result, type RowMode } from '../../types/result.js'
 
 export { DecodeError }
 

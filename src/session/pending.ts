@@ -6,8 +6,8 @@
 import { DatabaseError } from '../errors/base.js'
 import { createDatabaseError } from '../errors.js'
 import type { TypeMap } from '../types/type-map.js'
-import type { QueryRequest } from './query.js'
-import type { Result, RowMode } from './result.js'
+import type { QueryRequest } from './ops/query.js'
+import type { Result, RowMode } from '../types/result.js'
 
 export type PendingState = 'queued' | 'describing' | 'sent' | 'done'
 
@@ -25,13 +25,13 @@ export interface Pending {
    */
   readonly kind: 'extended' | 'simple' | 'pipelined' | 'sync' | 'describe' | 'stream' | 'copy'
   /** For 'copy': the request that handles the COPY exchange. */
-  copy?: import('../session/session.js').Request & { onComplete: (() => void) | undefined }
+  copy?: import('./session.js').Request & { onComplete: (() => void) | undefined }
   /** For 'stream': the request that reads the portal batch by batch. */
-  stream?: { req: import('./stream.js').StreamRequest; batchSize: number }
+  stream?: { req: import('../client/stream.js').StreamRequest; batchSize: number }
   /** An explicitly prepared statement to execute (bypasses the cache), or to create for 'describe'. */
   statement?: import('./statement-cache.js').CachedStatement
   /** For pipelined statements and syncs: the group they belong to. */
-  readonly group: import('./pipeline.js').PipelineGroupState | undefined
+  readonly group: import('../client/pipeline.js').PipelineGroupState | undefined
   state: PendingState
   /** Set once a stale prepared statement made us re-prepare and run it again. */
   retried: boolean
@@ -39,7 +39,7 @@ export interface Pending {
   abortReason: unknown
   request: QueryRequest | undefined
   /** The Parse/Describe round trip a new statement waits for ('describing'). */
-  describe?: import('../session/session.js').Request
+  describe?: import('./session.js').Request
   cleanup: (() => void) | undefined
   /** With the request's own result (see Connection.run), or a rejecting promise. */
   resolve(value: unknown): void

@@ -2,7 +2,7 @@
 // object per row. Integer and float columns fill typed arrays with a null
 // mask, which is what analytics code and benchmark harnesses want to hand on.
 
-import type { Decoder } from '../types/codec.js'
+import type { Decoder } from './codec.js'
 import type { Field } from './result.js'
 
 export type Column = unknown[] | Int16Array | Int32Array | Float32Array | Float64Array | BigInt64Array

@@ -2,11 +2,11 @@
 // Describe 'S', Sync): the server's parameter types choose the encoders of
 // every later execution, its fields the decoders and result formats.
 
-import { ProtocolError } from '../errors/base.js'
-import { createDatabaseError } from '../errors.js'
-import type { BackendMessage } from '../protocol/messages.js'
-import type { Request } from '../session/session.js'
-import type { Field } from './result.js'
+import { ProtocolError } from '../../errors/base.js'
+import { createDatabaseError } from '../../errors.js'
+import type { BackendMessage } from '../../protocol/messages.js'
+import type { Request } from '../session.js'
+import type { Field } from '../../types/result.js'
 
 export interface Description {
   paramOids: number[]

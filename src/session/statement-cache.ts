@@ -3,7 +3,7 @@
 // the least recently used statement is closed when the cache is full.
 
 import type { TypeMap } from '../types/type-map.js'
-import type { Field } from './result.js'
+import type { Field } from '../types/result.js'
 
 export interface CachedStatement {
   readonly name: string
@@ -15,7 +15,7 @@ export interface CachedStatement {
   fields: Field[] | null
   resultFormats: number[]
   /** Decode plans by row mode, for the connection's own type map (built once, reused per execution). */
-  plans?: Map<string, import('./result.js').RowDecoder>
+  plans?: Map<string, import('../types/result.js').RowDecoder>
   /** The type map version the plans were built against. */
   plansVersion?: number
   /** When it was last used, on the cache's clock (for LRU eviction). */

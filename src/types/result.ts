@@ -3,9 +3,9 @@
 
 import { PglineError } from '../errors/base.js'
 import type { FieldDescription } from '../protocol/messages.js'
-import type { Decoder } from '../types/codec.js'
-import type { TypeMap } from '../types/type-map.js'
-import { decodeJsonbBinary, decodeJsonbBinaryString, decodeJsonString, decodeJsonText } from '../types/json.js'
+import type { Decoder } from './codec.js'
+import type { TypeMap } from './type-map.js'
+import { decodeJsonbBinary, decodeJsonbBinaryString, decodeJsonString, decodeJsonText } from './json.js'
 import { ColumnBuilder, type Columns } from './columns.js'
 
 export type Field = FieldDescription

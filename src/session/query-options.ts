@@ -3,7 +3,7 @@
 
 import type { TypeMap } from '../types/type-map.js'
 import { InterfaceError } from '../errors/base.js'
-import type { RowMode } from './result.js'
+import type { RowMode } from '../types/result.js'
 
 export interface QueryOptions {
   /** 'object' (default) gives rows keyed by column name; 'array' gives value arrays. */
