@@ -42,7 +42,6 @@ export class CopyInRequest implements Request {
   private readyWaiters: { resolve: (i: CopyInfo) => void; reject: (e: Error) => void }[] = []
   private doneWaiters: { resolve: (n: number) => void; reject: (e: Error) => void }[] = []
   private finished = false
-  onComplete: (() => void) | undefined
 
   constructor(readonly sql: string) {}
 
@@ -106,7 +105,6 @@ export class CopyInRequest implements Request {
 
   complete(_status: TransactionStatus): void {
     this.finish(this.error ?? (this.notCopyIn || this.info === undefined ? this.notCopyError() : undefined))
-    this.onComplete?.()
   }
 
   fail(err: Error): void {
@@ -403,7 +401,6 @@ export class CopyOutRequest implements Request {
   /** Ended by its signal or timeout. */
   private aborted = false
   private notCopyOut = false
-  onComplete: (() => void) | undefined
   private endWaiters: (() => void)[] = []
 
   constructor(
@@ -514,7 +511,6 @@ export class CopyOutRequest implements Request {
 
   complete(_status: TransactionStatus): void {
     this.end()
-    this.onComplete?.()
   }
 
   fail(err: Error): void {

@@ -53,7 +53,6 @@ export class StreamRequest implements Request {
   private error: Error | undefined
   private ended = false
   fields: Field[] = []
-  onComplete: (() => void) | undefined
   private closedWaiters: (() => void)[] = []
 
   constructor(
@@ -161,7 +160,6 @@ export class StreamRequest implements Request {
 
   complete(_status: TransactionStatus): void {
     this.end()
-    this.onComplete?.()
   }
 
   fail(err: Error): void {

@@ -1,47 +1,67 @@
-// One query from call to result: what it needs to be (re)sent, where it is in
-// its life, and how to end it. Kept apart from the wire requests so a query
-// can wait in the client's queue, be described first, be retried once, or be
-// aborted at any of those points.
+// One operation from call to result: what it needs to be (re)sent, where it
+// is in its life, and how to end it. Kept apart from the wire requests so an
+// operation can wait in the client's queue, be described first, be retried
+// once, or be aborted at any of those points.
 
 import { DatabaseError } from '../errors/base.js'
 import { createDatabaseError } from '../errors.js'
 import type { TypeMap } from '../types/type-map.js'
+import type { RowMode } from '../types/result.js'
 import type { QueryRequest } from './ops/query.js'
-import type { Result, RowMode } from '../types/result.js'
+import type { PipelineGroupState } from './ops/pipeline.js'
+import type { QueryOptions, ResultFormat } from './query-options.js'
+import type { Request } from './session.js'
+import type { CachedStatement } from './statement-cache.js'
+
+/**
+ * What a caller asks the engine to run, one shape per operation; each kind
+ * is written by its own file in ops/.
+ * - extended: Parse/Bind/Execute/Sync (a cached or given prepared statement skips Parse);
+ * - simple: one Query message, one result per statement;
+ * - pipelined: a statement of an explicit pipeline (no Sync); sync: that pipeline's Sync;
+ * - describe: Parse/Describe/Sync (into `statement` for prepare());
+ * - stream: a portal read batch by batch; copy: a COPY through the simple protocol.
+ *   Both hold the connection until their ReadyForQuery; `req` reads their
+ *   replies for their handle, and `ended` runs when that arrives.
+ */
+export type Op =
+  | { kind: 'extended'; sql: string; params: readonly unknown[]; options: QueryOptions; statement: CachedStatement | undefined }
+  | { kind: 'simple'; sql: string; options: QueryOptions }
+  | { kind: 'pipelined'; sql: string; params: readonly unknown[]; options: QueryOptions; group: () => PipelineGroupState }
+  | { kind: 'sync'; group: () => PipelineGroupState }
+  | { kind: 'describe'; sql: string; statement: CachedStatement | undefined }
+  | { kind: 'stream'; sql: string; params: readonly unknown[]; types: TypeMap; req: Request; batchSize: number; ended: () => void }
+  | { kind: 'copy'; sql: string; req: Request; ended: () => void }
+
+export type OpKind = Op['kind']
 
 export type PendingState = 'queued' | 'describing' | 'sent' | 'done'
 
-export interface Pending {
+export interface Pending<O extends Op = Op> {
+  readonly op: O
+  /** The statement text ('' for a pipeline's Sync). */
   readonly sql: string
   readonly params: readonly unknown[]
   readonly mode: RowMode
   /** The result format asked for: 'auto', 'text' or 'binary'. */
-  readonly format: import('./query-options.js').ResultFormat
+  readonly format: ResultFormat
   readonly types: TypeMap
+  /** Whether to go through the statement cache. */
   readonly prepare: boolean
-  /**
-   * extended: Parse/Bind/Execute/Sync; simple: one Query message; pipelined:
-   * a statement of an explicit pipeline (no Sync); sync: a pipeline's Sync.
-   */
-  readonly kind: 'extended' | 'simple' | 'pipelined' | 'sync' | 'describe' | 'stream' | 'copy'
-  /** For 'copy': the request that handles the COPY exchange. */
-  copy?: import('./session.js').Request & { onComplete: (() => void) | undefined }
-  /** For 'stream': the request that reads the portal batch by batch. */
-  stream?: { req: import('../client/stream.js').StreamRequest; batchSize: number }
-  /** An explicitly prepared statement to execute (bypasses the cache), or to create for 'describe'. */
-  statement?: import('./statement-cache.js').CachedStatement
   /** For pipelined statements and syncs: the group they belong to. */
-  readonly group: import('../client/pipeline.js').PipelineGroupState | undefined
+  readonly group: PipelineGroupState | undefined
   state: PendingState
   /** Set once a stale prepared statement made us re-prepare and run it again. */
   retried: boolean
   /** Why it was aborted (an AbortSignal's reason or a TimeoutError), once it was. */
   abortReason: unknown
+  /** The wire request of a sent extended, simple or pipelined statement. */
   request: QueryRequest | undefined
   /** The Parse/Describe round trip a new statement waits for ('describing'). */
-  describe?: import('./session.js').Request
+  describe: Request | undefined
+  /** Stops the watches of its signal and timeout (set by the connection). */
   cleanup: (() => void) | undefined
-  /** With the request's own result (see Connection.run), or a rejecting promise. */
+  /** With the operation's own result, or a rejecting promise (see Engine.finish). */
   resolve(value: unknown): void
   reject(err: Error): void
 }

@@ -34,6 +34,8 @@ export interface SessionEvents {
   ready(): void
   /** The session cannot go on (startup refused, protocol violation, fatal error). */
   fatal(err: PglineError): void
+  /** A request's ReadyForQuery was handled: the engine may write what waits. */
+  completed(req: Request): void
 }
 
 export type Phase = 'startup' | 'ready' | 'closed'
@@ -157,6 +159,7 @@ export class Session {
         this.head = 0
       }
       req.complete(msg.status)
+      this.events.completed(req)
       return
     }
     req.handle(msg)

@@ -30,7 +30,7 @@ const fakeCert = '-----BEGIN CERTIFICATE-----\nTUlJQ\n-----END CERTIFICATE-----\
 
 function session(minProtocolVersion: '3.0' | '3.2' | undefined) {
   const fatals: PglineError[] = []
-  const events: SessionEvents = { notice: () => {}, notification: () => {}, parameterStatus: () => {}, ready: () => {}, fatal: (e) => fatals.push(e) }
+  const events: SessionEvents = { notice: () => {}, notification: () => {}, parameterStatus: () => {}, ready: () => {}, fatal: (e) => fatals.push(e), completed: () => {} }
   const s = new Session(
     new Writer(),
     { user: 'u', password: undefined, database: 'd', protocolVersion: '3.2', minProtocolVersion, applicationName: undefined, options: undefined, parameters: {} },

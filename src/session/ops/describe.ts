@@ -1,12 +1,17 @@
-// The request that prepares a named statement and describes it (Parse,
-// Describe 'S', Sync): the server's parameter types choose the encoders of
-// every later execution, its fields the decoders and result formats.
+// Describing a statement (Parse, Describe 'S', Sync), named when it is being
+// prepared: the server's parameter types choose the encoders of every later
+// execution, its fields the decoders and result formats. describe() and
+// prepare() run it on its own; a new cached statement runs it first (query.ts).
 
 import { ProtocolError } from '../../errors/base.js'
 import { createDatabaseError } from '../../errors.js'
 import type { BackendMessage } from '../../protocol/messages.js'
 import type { Request } from '../session.js'
 import type { Field } from '../../types/result.js'
+import * as fe from '../../protocol/frontend.js'
+import type { Op, Pending } from '../pending.js'
+import { describeInto } from '../statement-cache.js'
+import type { OpContext } from './context.js'
 
 export interface Description {
   paramOids: number[]
@@ -55,4 +60,23 @@ export class DescribeRequest implements Request {
   fail(err: Error): void {
     this.done(err, undefined)
   }
+}
+
+/** Parse + Describe + Sync for describe() and prepare() (into the given statement's name): resolves with the description. */
+export function sendDescribe(ctx: OpContext, p: Pending<Extract<Op, { kind: 'describe' }>>): void {
+  const name = p.op.statement?.name ?? ''
+  ctx.closeEvicted()
+  fe.parse(ctx.writer, name, p.sql, [])
+  fe.describe(ctx.writer, 'S', name)
+  fe.sync(ctx.writer)
+  p.state = 'sent'
+  ctx.expect(
+    new DescribeRequest(p.sql, (err, d) => {
+      if (err !== undefined || d === undefined) return ctx.finish(p, err ?? new ProtocolError('no description'))
+      // prepare(): the statement is the caller's from now on.
+      if (p.op.statement !== undefined) describeInto(p.op.statement, d.paramOids, d.fields, ctx.types)
+      ctx.finish(p, undefined, d)
+    }),
+  )
+  ctx.wrote()
 }

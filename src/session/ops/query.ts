@@ -1,6 +1,7 @@
-// A request that collects the results of one Sync (or simple Query) cycle:
-// one Result per statement, the first error, and the decode plan of the
-// current result.
+// The extended-protocol query. Its reply reader, QueryRequest, collects the
+// results of one Sync (or simple Query) cycle: one Result per statement, the
+// first error, and the decode plan of the current result; simple queries and
+// pipelined statements read their replies with it too.
 
 import { ConnectionError, ProtocolError } from '../../errors/base.js'
 import { createDatabaseError } from '../../errors.js'
@@ -9,6 +10,12 @@ import type { BackendMessage, TransactionStatus } from '../../protocol/messages.
 import type { Request } from '../session.js'
 import type { TypeMap } from '../../types/type-map.js'
 import { columnError, DecodeError, parseCommandTag, RowDecoder, type Field, type Result, type RowMode } from '../../types/result.js'
+import * as fe from '../../protocol/frontend.js'
+import { encodeTyped, encodeUntyped } from '../params.js'
+import type { Op, Pending } from '../pending.js'
+import { describeInto, formatsOf, withFormats, type CachedStatement } from '../statement-cache.js'
+import type { OpContext } from './context.js'
+import { DescribeRequest } from './describe.js'
 
 export { DecodeError }
 
@@ -34,10 +41,6 @@ export class QueryRequest implements Request {
   private copyOut = false
   private sawParse = false
   private columnRows = 0
-  /** Called after the request resolved or rejected (cancel bookkeeping). */
-  onSettled: (() => void) | undefined
-  /** Called after onSettled (the connection's queue). */
-  onComplete: (() => void) | undefined
 
   constructor(
     readonly sql: string,
@@ -181,8 +184,6 @@ export class QueryRequest implements Request {
   complete(_status: TransactionStatus): void {
     if (this.error !== undefined) this.reject(this.error)
     else this.resolve(this.results)
-    this.onSettled?.()
-    this.onComplete?.()
   }
 
   fail(err: Error): void {
@@ -192,6 +193,88 @@ export class QueryRequest implements Request {
     if (recorded !== undefined && 'severity' in recorded && (recorded.severity === 'FATAL' || recorded.severity === 'PANIC')) {
       this.reject(new ConnectionError(`connection closed by the server: ${recorded.message}`, { retrySafe: false, cause: recorded }))
     } else this.reject(err)
-    this.onSettled?.()
   }
+}
+
+// --- The extended-protocol query: Parse (unless prepared), Bind, Execute, Sync.
+
+const NONE: number[] = []
+
+/** Writes one statement: prepared when cached, described first when new, unnamed when it may not be prepared. */
+export function sendQuery(ctx: OpContext, p: Pending<Extract<Op, { kind: 'extended' }>>): void {
+  if (p.op.statement !== undefined) return sendPrepared(ctx, p, p.op.statement)
+  if (!p.prepare) return sendUnnamed(ctx, p)
+  const stmt = ctx.cache.get(p.sql)
+  if (stmt === undefined) return describeThenSend(ctx, p)
+  if (stmt.ready) return sendPrepared(ctx, p, stmt)
+  sendUnnamed(ctx, p) // being prepared elsewhere (a pipeline): go unnamed this once
+}
+
+/** Parse, Bind and Describe of the unnamed portal, parameters typed by their JS values; false when they cannot be encoded. */
+export function writeUnnamedPortal(ctx: OpContext, p: Pending): boolean {
+  let bind
+  try {
+    bind = encodeUntyped(p.types, p.params)
+  } catch (err) {
+    ctx.finish(p, err as Error)
+    return false
+  }
+  const w = ctx.writer
+  ctx.closeEvicted()
+  fe.parse(w, '', p.sql, bind.oids)
+  fe.bind(w, '', '', bind.formats, bind.values, NONE)
+  fe.describe(w, 'P', '')
+  return true
+}
+
+function sendUnnamed(ctx: OpContext, p: Pending): void {
+  if (!writeUnnamedPortal(ctx, p)) return
+  fe.execute(ctx.writer, '', 0)
+  fe.sync(ctx.writer)
+  ctx.sent(p, new QueryRequest(p.sql, p.types, p.mode, ctx.plainHooks, ...ctx.settle(p, undefined)))
+}
+
+function sendPrepared(ctx: OpContext, p: Pending<Extract<Op, { kind: 'extended' }>>, stmt: CachedStatement): void {
+  let bind
+  try {
+    bind = encodeTyped(p.types, stmt.paramOids, p.params)
+  } catch (err) {
+    return ctx.finish(p, err as Error)
+  }
+  const w = ctx.writer
+  ctx.closeEvicted()
+  const fields = p.format === 'auto' ? stmt.fields : withFormats(stmt.fields, p.types, p.format)
+  fe.bind(w, '', stmt.name, bind.formats, bind.values, fields === stmt.fields ? stmt.resultFormats : formatsOf(fields))
+  fe.execute(w, '', 0)
+  fe.sync(w)
+  // An explicitly prepared statement is the caller's: no silent re-prepare.
+  const cached = p.op.statement === undefined ? stmt : undefined
+  const plan = fields === stmt.fields ? ctx.planFor(stmt, p) : undefined
+  ctx.sent(p, new QueryRequest(p.sql, p.types, p.mode, ctx.plainHooks, ...ctx.settle(p, cached), fields, plan))
+}
+
+/** Prepares and describes a new statement, holding later operations until its description is back; then runs `p` first. */
+function describeThenSend(ctx: OpContext, p: Pending): void {
+  const stmt = ctx.cache.add(p.sql)
+  ctx.closeEvicted()
+  fe.parse(ctx.writer, stmt.name, p.sql, [])
+  fe.describe(ctx.writer, 'S', stmt.name)
+  fe.sync(ctx.writer)
+  p.state = 'describing'
+  const gate = ctx.hold('describe')
+  const req = new DescribeRequest(p.sql, (err, d) => {
+    ctx.releaseGate(gate)
+    if (err !== undefined || d === undefined) {
+      ctx.cache.delete(stmt.key)
+      ctx.finish(p, err ?? new ProtocolError('no description'))
+    } else {
+      describeInto(stmt, d.paramOids, d.fields, ctx.types)
+      // This query goes first: it was called before everything now waiting.
+      ctx.dispatch(p)
+    }
+    ctx.drain()
+  })
+  p.describe = req
+  ctx.expect(req)
+  ctx.wrote()
 }

@@ -17,6 +17,7 @@ function setup(password?: string) {
     parameterStatus: (k, v) => log.push(`param ${k}=${v}`),
     ready: () => log.push('ready'),
     fatal: (e) => fatals.push(e),
+    completed: () => log.push('completed'),
   }
   const session = new Session(
     writer,

@@ -1,0 +1,196 @@
+// The operations that have the connection to themselves until their
+// ReadyForQuery: a stream (its portal lives until Sync) and COPY in either
+// direction. Each claims the connection for its handle, is watched by its own
+// signal and timeout, and is released when the engine sees it end. Shared by
+// the connection and the transaction handles (on a token's behalf).
+
+import { InterfaceError } from '../errors/base.js'
+import * as fe from '../protocol/frontend.js'
+import type { Engine, Stopper } from '../session/engine.js'
+import type { Description } from '../session/ops/describe.js'
+import type { Op } from '../session/pending.js'
+import type { Request } from '../session/session.js'
+import type { Wire } from '../session/wire.js'
+import { copyBinaryEncoder } from '../types/copy-binary.js'
+import type { Result, Row } from '../types/result.js'
+import type { TypeMap } from '../types/type-map.js'
+import { CopyIn, CopyInRequest, CopyInWire, CopyOut, textRowEncoder, type CopyOutHost } from './copy.js'
+import { formatOf } from './copy-format.js'
+import { binaryColumns, copyTarget, isIterable, type CopyOptions } from './copy-setup.js'
+import { PortalControl, RowStream, StreamRequest, type StreamOptions } from './stream.js'
+import { checkTimeout, type AbortOptions, type Watchdog } from './watchdog.js'
+
+/** What these operations need of the connection. */
+export interface HeldHost {
+  readonly engine: Engine
+  readonly types: TypeMap
+  readonly wire: Wire
+  readonly watchdog: Watchdog
+  /** Refuses with the connection's own error once it is closed. */
+  checkOpen(): void
+  run(token: object | undefined, op: Op): Promise<unknown>
+  /** Stops reading the socket (a slow COPY TO consumer), or starts again. */
+  pause(): void
+  resume(): void
+}
+
+const EMPTY: readonly unknown[] = []
+
+function runQuery<R = Row>(host: HeldHost, token: object | undefined, sql: string, params: readonly unknown[]): Promise<Result<R>> {
+  return host.run(token, { kind: 'extended', sql, params, options: {}, statement: undefined }) as Promise<Result<R>>
+}
+
+/** stream() on behalf of `parent` (a transaction handle's token, or undefined). */
+export function openStream<R = Row>(host: HeldHost, parent: object | undefined, sql: string, params: readonly unknown[] = EMPTY, options: StreamOptions = {}): RowStream<R> {
+  const batchSize = options.batchSize ?? 1000
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InterfaceError(`batchSize must be a positive integer, got ${batchSize}`)
+  const types = options.types ?? host.types
+  const timeout = checkTimeout(options.timeout)
+  return new RowStream<R>(
+    {
+      openStream: (req, ps, batch) =>
+        runHeld(host, parent, req, sql, { signal: options.signal, timeout }, (token, ended) => host.run(token, { kind: 'stream', sql, params: ps, types, req, batchSize: batch, ended }), {
+          // Close and Sync follow a running batch; the cancel cuts it short.
+          stop: (err) => req.abort(err),
+          cancel: () => host.engine.cancelRunning(req),
+        }),
+    },
+    () => new StreamRequest(sql, types, options.rowMode ?? 'object', new PortalControl(host.wire)),
+    params,
+    batchSize,
+  )
+}
+
+/** copyFrom() on behalf of `parent`. */
+export async function copyFrom(
+  host: HeldHost,
+  parent: object | undefined,
+  sql: string,
+  a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>,
+  b?: CopyOptions,
+): Promise<CopyIn | number> {
+  const source = isIterable(a) ? a : undefined
+  const options = (source === undefined ? a : b) as CopyOptions | undefined
+  // Checked before anything is claimed or sent.
+  const abort = { signal: options?.signal, timeout: checkTimeout(options?.timeout) }
+  const format = formatOf(sql)
+  let binary: ((value: unknown, column: number) => Buffer) | undefined
+  // Column types let typed rows use each type's own encoder (text forms of
+  // geometry, ranges... as the server reads them); raw data needs none.
+  const oids = source !== undefined || options?.columnTypes !== undefined || format.format === 'binary' ? await columnTypes(host, sql, options?.columnTypes, parent) : undefined
+  if (format.format === 'binary' && oids !== undefined) {
+    const elements = await runQuery<{ oid: number; elem: number }>(
+      host,
+      parent,
+      'select oid::int8::float8 as oid, typelem::int8::float8 as elem from pg_type where oid = any($1::int8[]::oid[])',
+      [oids],
+    )
+    const elementOf = new Map(elements.rows.map((r) => [r.oid, r.elem]))
+    binary = binaryColumns(oids, oids.map((oid) => copyBinaryEncoder(host.types, oid, elementOf)))
+  }
+  const encoder = textRowEncoder(host.types, binary, oids)
+  const req = new CopyInRequest(sql)
+  await runHeld(host, parent, req, sql, abort, (token, ended) => host.run(token, { kind: 'copy', sql, req, ended }), {
+    // CopyFail ends a COPY the server is reading (not once CopyDone is sent:
+    // then the server's answer decides); the cancel, one it is busy with.
+    stop: (err) => {
+      if (req.doneSent) return
+      req.abort(err)
+      fe.copyFail(host.wire.writer, err.message)
+    },
+    cancel: () => host.engine.cancelRunning(req),
+  })
+  let info
+  try {
+    info = await req.ready()
+  } catch (err) {
+    await req.done().catch(() => undefined)
+    throw err
+  }
+  const w = new CopyIn(new CopyInWire(host.wire, req), req, info, format, encoder)
+  return source === undefined ? w : w.from(source)
+}
+
+/** copyTo() on behalf of `parent`. */
+export function copyTo(host: HeldHost, parent: object | undefined, sql: string, options: CopyOptions = {}): CopyOut {
+  const format = formatOf(sql)
+  const abort = { signal: options.signal, timeout: checkTimeout(options.timeout) }
+  const out: CopyOutHost = {
+    pause: () => host.pause(),
+    resume: () => host.resume(),
+    cancel: (req) => {
+      if (host.engine.life === 'open' || host.engine.life === 'closing') host.engine.cancelRunning(req)
+    },
+    refuseCopyIn: () => {
+      fe.copyFail(host.wire.writer, 'COPY FROM STDIN is not supported through copyTo(); use copyFrom()')
+      host.wire.scheduleFlush()
+    },
+  }
+  return new CopyOut(
+    sql,
+    {
+      start: (req) =>
+        runHeld(host, parent, req, sql, abort, (token, ended) => host.run(token, { kind: 'copy', sql, req, ended }), {
+          stop: (err) => req.abort(err),
+          cancel: () => host.engine.cancelRunning(req),
+        }),
+      decoders: async (fmt) => {
+        const oids = await columnTypes(host, sql, options.columnTypes, parent)
+        return oids?.map((oid) => host.types.decoder(oid, fmt))
+      },
+    },
+    out,
+    format,
+  )
+}
+
+/** Column type OIDs of a COPY: the ones given (OIDs or type names), or described from its table or query. */
+async function columnTypes(host: HeldHost, sql: string, given: readonly (number | string)[] | undefined, parent: object | undefined): Promise<number[] | undefined> {
+  if (given !== undefined) {
+    return Promise.all(
+      given.map(async (t) => {
+        if (typeof t === 'number') return t
+        const r = await runQuery<{ oid: number }>(host, parent, 'select $1::regtype::oid::int8::float8 as oid', [t])
+        return r.rows[0]!.oid
+      }),
+    )
+  }
+  const target = copyTarget(sql)
+  if (target === undefined) return undefined
+  try {
+    const d = (await host.run(parent, { kind: 'describe', sql: target, statement: undefined })) as Description
+    return d.fields?.map((f) => f.typeOid)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Runs a stream's or COPY's request: claims the connection for a new token
+ * (released when the request ends, or at once if it is refused), submits it,
+ * and watches its signal and timeout for as long.
+ */
+async function runHeld(
+  host: HeldHost,
+  parent: object | undefined,
+  req: Request,
+  sql: string,
+  abort: AbortOptions,
+  submit: (token: object, ended: () => void) => Promise<unknown>,
+  stopper: Stopper,
+): Promise<void> {
+  host.checkOpen()
+  const token = {}
+  host.engine.claim(token, parent, 'transaction()')
+  const disarm = host.watchdog.guard(req, sql, abort, stopper)
+  const ended = (): void => {
+    disarm()
+    host.engine.release(token, parent)
+  }
+  try {
+    await submit(token, ended)
+  } catch (err) {
+    ended()
+    throw err
+  }
+}

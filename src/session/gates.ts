@@ -1,0 +1,45 @@
+// Why new operations may not be written now. Each hold is a named gate,
+// released exactly once: a statement being described (later statements need
+// its description or must queue behind it), a cancel settling (a late
+// CancelRequest must not reach a later query), a request that has the
+// connection to itself (a stream's portal, a COPY). Releasing a gate twice,
+// or one never held, is a bug in the engine and throws.
+
+export type GateReason = 'describe' | 'cancel' | 'exclusive'
+
+export interface Gate {
+  readonly reason: GateReason
+}
+
+export class Gates {
+  private readonly held = new Set<Gate>()
+
+  hold(reason: GateReason): Gate {
+    const gate = { reason }
+    this.held.add(gate)
+    return gate
+  }
+
+  release(gate: Gate): void {
+    if (!this.held.delete(gate)) throw new Error(`pgline internal error: a ${gate.reason} gate released twice`)
+  }
+
+  get holding(): boolean {
+    return this.held.size > 0
+  }
+
+  /** The strongest reason writes wait now, for state and inspection. */
+  get reason(): GateReason | undefined {
+    let r: GateReason | undefined
+    for (const g of this.held) {
+      if (g.reason === 'exclusive') return 'exclusive'
+      if (g.reason === 'cancel' || r === undefined) r = g.reason
+    }
+    return r
+  }
+
+  /** Forgets every gate (the connection ended). */
+  clear(): void {
+    this.held.clear()
+  }
+}
