@@ -5,8 +5,8 @@
 // may be written, and how it settles is the engine's (session/engine.ts).
 
 import type net from 'node:net'
-import { ConnectionError, DatabaseError, InterfaceError, ProtocolError, TimeoutError, type PglineError } from '../errors/base.js'
-import { parseUrl, resolveConfig, type ConnectOptions, type ResolvedConfig } from '../config/config.js'
+import { ConnectionError, DatabaseError, InterfaceError, ProtocolError, type PglineError } from '../errors/base.js'
+import { parseUrl, resolveConfig, type ResolvedConfig } from '../config/config.js'
 import { sessionSettings } from '../config/session-settings.js'
 import { connectToHosts, sessionMatches } from './connect-hosts.js'
 import { Decoder } from '../protocol/decoder.js'
@@ -16,21 +16,22 @@ import { Writer } from '../protocol/writer.js'
 import { Engine } from '../session/engine.js'
 import type { Description } from '../session/ops/describe.js'
 import type { Op } from '../session/pending.js'
-import { checkResultFormat, type QueryOptions, type ResultFormat } from '../session/query-options.js'
+import { checkResultFormat, type QueryOptions } from '../session/query-options.js'
 import { Session, type Notification, type StartupSettings } from '../session/session.js'
 import type { CachedStatement } from '../session/statement-cache.js'
 import type { Wire } from '../session/wire.js'
 import { sendCancel } from '../transport/cancel.js'
 import { describeTarget, isUnixSocketHost, openSocket } from '../transport/socket.js'
-import { serverEndPoint, sslRequest, startTls, type SslMode, type TlsOptions } from '../transport/tls.js'
+import { serverEndPoint, sslRequest, startTls, type TlsOptions } from '../transport/tls.js'
 import type tls from 'node:tls'
 import { defaultTypeMap, TypeMap } from '../types/type-map.js'
-import type { TypeOptions } from '../types/codec.js'
-import type { ColumnsResult, Field, Result, Row } from '../types/result.js'
+import type { ColumnsResult, Result, Row } from '../types/result.js'
 import { rejectionWithCallerFrames } from './caller-frames.js'
 import { emit } from './emit.js'
-import { Pipeline, type PipelineHost } from './pipeline.js'
-import type { PipelineGroupState } from '../session/ops/pipeline.js'
+import { Pipeline, PipelineLink } from './pipeline.js'
+import type { ConnectionOptions, PreparedStatement, StatementDescription } from './connection-options.js'
+import { prepareStatement } from './prepared.js'
+import { quoteIdentifier } from './quote.js'
 import { runTransaction, type Transaction, type TransactionHost, type TransactionOptions } from './transaction.js'
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import type { CopyIn, CopyOut } from './copy.js'
@@ -41,65 +42,10 @@ import type { RowStream, StreamOptions } from './stream.js'
 import { Watchdog } from './watchdog.js'
 
 export type { QueryOptions, ResultFormat } from '../session/query-options.js'
-
-export interface ConnectionOptions extends ConnectOptions {
-  /** Cache prepared statements by SQL text (default true, false with `pooler: 'transaction'`). */
-  prepare?: boolean
-  /** The format results are asked in; see QueryOptions.resultFormat. Default 'auto'. */
-  resultFormat?: ResultFormat
-  /**
-   * 'transaction': the server is reached through a transaction-mode pooler
-   * (PgBouncer pool_mode=transaction). Implies `prepare: false` unless given,
-   * and listen() rejects, since notifications cannot reach a session the
-   * pooler hands to other clients. See README, "Poolers".
-   */
-  pooler?: 'transaction'
-  /** How many prepared statements to keep per connection (default 256). */
-  statementCacheSize?: number
-  /** Default per-query timeout in milliseconds (0: none). */
-  queryTimeout?: number
-  /**
-   * Milliseconds to wait for the server's answer after a query was canceled
-   * (its timeout, queryTimeout or signal): past that the server or the
-   * network is taken for gone, the connection is closed and every request
-   * on it rejects with ConnectionError. Default 5000; 0 or Infinity: wait
-   * for the server however long it takes.
-   */
-  cancelGrace?: number
-  /** The server's statement_timeout, set at startup (milliseconds). */
-  statementTimeout?: number
-  /** Queries written but not yet answered before further ones wait in the client (default 1000). */
-  maxInFlight?: number
-  /** TLS: an sslmode ('prefer' by default, as libpq) or the full settings. Unix sockets never use TLS. */
-  tls?: SslMode | TlsOptions
-  /** Send a cleartext password over an unencrypted TCP connection (default: only over unix sockets or TLS). */
-  allowCleartextPassword?: boolean
-  /** How some types map to JS on this connection (int8, numeric, date, timestamp, json); see README. */
-  typeOptions?: TypeOptions
-  /** Print notices to stderr (also with PGLINE_DEBUG=1 in the environment); otherwise they only reach listeners. */
-  debug?: boolean
-}
+export type { ConnectionOptions, PreparedStatement, StatementDescription } from './connection-options.js'
+export { quoteIdentifier } from './quote.js'
 
 type Listener<T> = (value: T) => void
-
-export interface StatementDescription {
-  /** Type OIDs of $1..$n as the server inferred them. */
-  paramTypes: number[]
-  /** Result columns; null for a statement that returns no rows. */
-  fields: Field[] | null
-}
-
-export interface PreparedStatement extends StatementDescription {
-  readonly name: string
-  readonly sql: string
-  execute<R extends unknown[] = unknown[]>(params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
-  execute(params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
-  execute<R = Row>(params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
-  close(): Promise<void>
-}
-
-let preparedCounter = 0
-
 
 const EMPTY: readonly unknown[] = []
 const NO_OPTIONS: QueryOptions = {}
@@ -225,6 +171,7 @@ export class Connection {
       watchdog: this.watchdog,
       checkOpen: () => this.checkOpen(),
       run: (token, op) => this.run(token, op),
+      start: (token, op, resolve, reject) => this.start(token, op, resolve, reject),
       pause: () => this.socket?.pause(),
       resume: () => this.socket?.resume(),
     }
@@ -476,18 +423,7 @@ export class Connection {
     this.checkOpen()
     const token = {}
     this.engine.claim(token, parent, 'pipeline()')
-    let group: PipelineGroupState | undefined
-    const host: PipelineHost = {
-      pipelineStatement: (sql, params, options, resolve, reject) =>
-        this.start(token, { kind: 'pipelined', sql, params, options, group: () => (group ??= { request: undefined }) }, resolve as (value: unknown) => void, reject),
-      pipelineSync: () => {
-        const g = group
-        group = undefined
-        if (g === undefined) return Promise.resolve()
-        return this.run(token, { kind: 'sync', group: () => g }) as Promise<void>
-      },
-    }
-    const pipe = new Pipeline(host) as Pipeline & AsyncDisposable
+    const pipe = new Pipeline(new PipelineLink(this.held, token)) as Pipeline & AsyncDisposable
     pipe[Symbol.asyncDispose] = async () => {
       try {
         await pipe.finish()
@@ -555,26 +491,8 @@ export class Connection {
    * Prepares a named statement outside the automatic cache (never evicted);
    * `execute()` runs it with typed parameters, `close()` deallocates it.
    */
-  async prepare(sql: string): Promise<PreparedStatement> {
-    const stmt: CachedStatement = { name: `pgline_p${++preparedCounter}`, key: sql, ready: false, paramOids: [], fields: null, resultFormats: [], used: 0 }
-    const d = await this.runDescribe(undefined, sql, stmt)
-    let closed = false
-    return {
-      name: stmt.name,
-      sql,
-      paramTypes: d.paramOids,
-      fields: d.fields,
-      // The cast gives it the rowMode overloads of PreparedStatement.execute.
-      execute: (<R = Row>(params: readonly unknown[] = EMPTY, options: QueryOptions = {}) => {
-        if (closed) return Promise.reject(new InterfaceError(`prepared statement ${stmt.name} was closed`))
-        return this.runQuery<R>(undefined, sql, params, options, stmt)
-      }) as PreparedStatement['execute'],
-      close: async () => {
-        if (closed) return
-        closed = true
-        if (!this.isClosed && this.closing === undefined) await this.simpleQuery(`deallocate ${quoteIdentifier(stmt.name)}`)
-      },
-    }
+  prepare(sql: string): Promise<PreparedStatement> {
+    return prepareStatement(this.held, sql, () => !this.isClosed && this.closing === undefined)
   }
 
   /** Runs one statement per row of parameters, pipelined; resolves with the total row count. */
@@ -841,13 +759,6 @@ function describeLoss(err: PglineError): string {
   return `the connection was lost: ${err.message}`
 }
 
-/** Quotes an identifier for SQL text ("a""b"); NUL cannot appear in one. */
-export function quoteIdentifier(name: string): string {
-  if (typeof name !== 'string' || name.length === 0 || name.includes('\0')) {
-    throw new InterfaceError(`invalid identifier ${JSON.stringify(name)}`)
-  }
-  return '"' + name.replace(/"/g, '""') + '"'
-}
 
 
 export function connect(input: string | ConnectionOptions = {}, extra: ConnectionOptions = {}): Promise<Connection> {

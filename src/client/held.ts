@@ -6,9 +6,8 @@
 
 import { InterfaceError } from '../errors/base.js'
 import * as fe from '../protocol/frontend.js'
-import type { Engine, Stopper } from '../session/engine.js'
+import type { Stopper } from '../session/engine.js'
 import type { Description } from '../session/ops/describe.js'
-import type { Op } from '../session/pending.js'
 import type { Request } from '../session/session.js'
 import type { Wire } from '../session/wire.js'
 import { copyBinaryEncoder } from '../types/copy-binary.js'
@@ -18,17 +17,14 @@ import { CopyIn, CopyInRequest, CopyInWire, CopyOut, textRowEncoder, type CopyOu
 import { formatOf } from './copy-format.js'
 import { binaryColumns, copyTarget, isIterable, type CopyOptions } from './copy-setup.js'
 import { PortalControl, RowStream, StreamRequest, type StreamOptions } from './stream.js'
+import type { Runner } from './runner.js'
 import { checkTimeout, type AbortOptions, type Watchdog } from './watchdog.js'
 
 /** What these operations need of the connection. */
-export interface HeldHost {
-  readonly engine: Engine
+export interface HeldHost extends Runner {
   readonly types: TypeMap
   readonly wire: Wire
   readonly watchdog: Watchdog
-  /** Refuses with the connection's own error once it is closed. */
-  checkOpen(): void
-  run(token: object | undefined, op: Op): Promise<unknown>
   /** Stops reading the socket (a slow COPY TO consumer), or starts again. */
   pause(): void
   resume(): void

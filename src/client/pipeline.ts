@@ -4,10 +4,12 @@
 // transaction block is open) and, after an error, skips the rest of the
 // group: those statements reject with PipelineAborted.
 
-import { InterfaceError, PipelineAborted, ProtocolError } from '../errors/base.js'
+import { InterfaceError, PipelineAborted } from '../errors/base.js'
 import type { ColumnsResult, Result, Row } from '../types/result.js'
 import type { QueryOptions } from '../session/query-options.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
+import type { PipelineGroupState } from '../session/ops/pipeline.js'
+import type { Runner } from './runner.js'
 
 /** What a pipeline needs from its connection. */
 export interface PipelineHost {
@@ -15,6 +17,29 @@ export interface PipelineHost {
   pipelineStatement(sql: string, params: readonly unknown[], options: QueryOptions, resolve: (r: Result<unknown>) => void, reject: (err: Error) => void): void
   /** Writes Sync for the open group; resolves when its ReadyForQuery arrives. */
   pipelineSync(): Promise<void>
+}
+
+/** A pipeline's statements and Syncs as operations run for its token; the Sync group being written is kept here. */
+export class PipelineLink implements PipelineHost {
+  private group: PipelineGroupState | undefined
+
+  constructor(
+    private readonly runner: Runner,
+    private readonly token: object,
+  ) {}
+
+  pipelineStatement(sql: string, params: readonly unknown[], options: QueryOptions, resolve: (r: Result<unknown>) => void, reject: (err: Error) => void): void {
+    // The group exists once a statement of it was admitted (a refused one leaves none to sync).
+    const group = (): PipelineGroupState => (this.group ??= { request: undefined })
+    this.runner.start(this.token, { kind: 'pipelined', sql, params, options, group }, resolve as (value: unknown) => void, reject)
+  }
+
+  pipelineSync(): Promise<void> {
+    const g = this.group
+    this.group = undefined
+    if (g === undefined) return Promise.resolve()
+    return this.runner.run(this.token, { kind: 'sync', group: () => g }) as Promise<void>
+  }
 }
 
 /**
