@@ -33,7 +33,7 @@ import {
 } from './contenders.js'
 import { copyData, dropCopyData, type CopyData } from './copy-data.js'
 import { sizes } from './data.js'
-import { openPg, openPgline, openPostgresJs, type BenchTarget } from './drivers.js'
+import { BASELINE, openPg, openPgline, openPglineBaseline, openPostgresJs, type BenchTarget } from './drivers.js'
 import { buildCeiling, ceilingToolchain, runWideCeiling, timePsql } from './external.js'
 import type { PgNative } from './pg-native.js'
 import type { StreamDriver, StreamJob, StreamResult } from './stream-child.js'
@@ -70,11 +70,20 @@ function runsContender(
   }
 }
 
-const pglineRuns = (label: string, rows: number, make: (conn: Connection) => () => Promise<number>, before?: (ctx: SampleContext) => Promise<unknown>) =>
-  runsContender(label, rows, async (t) => {
+const pglineRuns = (label: string, rows: number, make: (conn: Connection) => () => Promise<number>, before?: (ctx: SampleContext) => Promise<unknown>): Contender => {
+  const c = runsContender(label, rows, async (t) => {
     const conn = await openPgline(t)
     return { run: make(conn), close: () => conn.close() }
   }, before)
+  // With PGLINE_BASELINE, the same run on the baseline build beside it (see drivers.ts).
+  if (BASELINE !== undefined) {
+    c.baseline = runsContender(`${label} (baseline)`, rows, async (t) => {
+      const conn = await openPglineBaseline(t)
+      return { run: make(conn), close: () => conn.close() }
+    }, before)
+  }
+  return c
+}
 
 const pgRuns = (label: string, rows: number, make: (client: pg.Client) => () => Promise<number>, before?: (ctx: SampleContext) => Promise<unknown>) =>
   runsContender(label, rows, async (t) => {

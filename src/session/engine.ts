@@ -228,8 +228,17 @@ export class Engine implements OpContext {
   /** Writes an admitted operation now, or queues it behind what must go first. */
   submit(p: Pending): void {
     if (p.state === 'done') return
-    if (this.gates.holding || this.waiting.length > 0 || this.session.pending >= this.maxInFlight) this.waiting.push(p)
+    if (this.gates.holding || this.waiting.length > 0 || !this.hasRoom(p)) this.waiting.push(p)
     else this.dispatch(p)
+  }
+
+  /**
+   * Under the in-flight bound. A pipeline's group is one request from its
+   * first statement to its Sync: the rest of it joins that request and never
+   * waits for room (its ReadyForQuery cannot come before its Sync is written).
+   */
+  private hasRoom(p: Pending): boolean {
+    return this.session.pending < this.maxInFlight || p.group?.request !== undefined
   }
 
   dispatch(p: Pending): void {
@@ -254,7 +263,7 @@ export class Engine implements OpContext {
 
   /** Writes queued operations while nothing forbids it. */
   drain(): void {
-    while (this.waiting.length > 0 && !this.gates.holding && this.session.pending < this.maxInFlight && ORDER[this.lifecycle] < ORDER.closed) {
+    while (this.waiting.length > 0 && !this.gates.holding && this.hasRoom(this.waiting[0]!) && ORDER[this.lifecycle] < ORDER.closed) {
       this.dispatch(this.waiting.shift()!)
     }
     if (this.idle !== undefined && ((this.waiting.length === 0 && !this.gates.holding) || this.owner !== undefined)) {
@@ -300,8 +309,7 @@ export class Engine implements OpContext {
       (err) => {
         const stale = stmt === undefined ? undefined : isStaleStatement(err)
         if (stale !== undefined && stmt !== undefined) {
-          this.cache.delete(stmt.key)
-          if (stale === 'changed') this.cache.toClose.push(stmt.name)
+          this.cache.forget(stmt, stale === 'changed')
           // Retrying is only transparent outside a transaction block.
           if (!p.retried && this.session.transactionStatus === 'I' && p.abortReason === undefined && ORDER[this.lifecycle] < ORDER.closed) {
             p.retried = true
@@ -405,7 +413,8 @@ export class Engine implements OpContext {
     p.abortReason = reason ?? new InterfaceError('query aborted')
     const kind = p.op.kind
     if (p.state === 'queued') {
-      this.waiting.splice(this.waiting.indexOf(p), 1)
+      const i = this.waiting.indexOf(p)
+      if (i !== -1) this.waiting.splice(i, 1)
       this.finish(p, canceledError(p.sql, p.abortReason, false))
       this.drain()
       return undefined
@@ -529,6 +538,9 @@ export class Engine implements OpContext {
     const waiting = this.waiting.splice(0)
     this.session.die(err)
     for (const p of waiting) this.finish(p, new ConnectionError(`connection lost before the query was sent: ${err.message}`, { retrySafe: true, cause: err }))
+    this.gates.end()
+    this.cancelWanted.clear()
+    this.onEnd.clear()
     const idle = this.idle
     this.idle = undefined
     idle?.()

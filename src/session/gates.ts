@@ -3,7 +3,8 @@
 // its description or must queue behind it), a cancel settling (a late
 // CancelRequest must not reach a later query), a request that has the
 // connection to itself (a stream's portal, a COPY). Releasing a gate twice,
-// or one never held, is a bug in the engine and throws.
+// or one never held, is a bug in the engine and throws (except once the
+// connection has ended, when its requests fail in any order).
 
 export type GateReason = 'describe' | 'cancel' | 'exclusive'
 
@@ -13,6 +14,8 @@ export interface Gate {
 
 export class Gates {
   private readonly held = new Set<Gate>()
+  /** The connection ended: what it held is forgotten, and late releases (requests failing) are expected. */
+  private ended = false
 
   hold(reason: GateReason): Gate {
     const gate = { reason }
@@ -21,7 +24,7 @@ export class Gates {
   }
 
   release(gate: Gate): void {
-    if (!this.held.delete(gate)) throw new Error(`pgline internal error: a ${gate.reason} gate released twice`)
+    if (!this.held.delete(gate) && !this.ended) throw new Error(`pgline internal error: a ${gate.reason} gate released twice`)
   }
 
   get holding(): boolean {
@@ -38,8 +41,9 @@ export class Gates {
     return r
   }
 
-  /** Forgets every gate (the connection ended). */
-  clear(): void {
+  /** Forgets every gate: the connection ended. */
+  end(): void {
+    this.ended = true
     this.held.clear()
   }
 }

@@ -93,8 +93,17 @@ export class StatementCache {
     return s
   }
 
-  delete(key: string): void {
-    this.map.delete(key)
+  /**
+   * Forgets `stmt` if it is still the cached statement for its text (a
+   * second failure of a stale statement must not drop the statement the
+   * first one re-prepared); with `close`, queues its Close. False if it was
+   * gone already.
+   */
+  forget(stmt: CachedStatement, close: boolean): boolean {
+    if (this.map.get(stmt.key) !== stmt) return false
+    this.map.delete(stmt.key)
+    if (close) this.toClose.push(stmt.name)
+    return true
   }
 
   /** Forgets every statement and queues a Close for each that exists on the server. */

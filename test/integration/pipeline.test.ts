@@ -130,3 +130,24 @@ describe('explicit pipelines', () => {
     expect(await inPipe).toBe(1)
   })
 })
+
+describe('explicit pipelines under a small in-flight bound', () => {
+  it('with maxInFlight: 1 a pipeline and executeMany() still finish (the group is one request in flight)', async () => {
+    const c = await connectAs('scram', { maxInFlight: 1 })
+    try {
+      const t = uniqueName('pipe1')
+      await c.query(`create temp table ${t} (i int primary key)`)
+      expect(await c.executeMany(`insert into ${t} values ($1)`, [[1], [2], [3]])).toBe(3)
+      const rows = await c.pipeline(async (p) => {
+        const a = p.query('select 1 as n')
+        const b = p.query('select 2 as n')
+        await p.sync()
+        const d = p.query(`select count(*)::int as n from ${t}`)
+        return Promise.all([a, b, d])
+      })
+      expect(rows.map((r) => r.rows[0])).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }])
+    } finally {
+      await c.close()
+    }
+  })
+})

@@ -9,7 +9,7 @@ import type { BackendMessage } from '../../protocol/messages.js'
 import type { Request } from '../session.js'
 import type { Field } from '../../types/result.js'
 import * as fe from '../../protocol/frontend.js'
-import type { Op, Pending } from '../pending.js'
+import { canceledError, type Op, type Pending } from '../pending.js'
 import { describeInto } from '../statement-cache.js'
 import type { OpContext } from './context.js'
 
@@ -70,13 +70,16 @@ export function sendDescribe(ctx: OpContext, p: Pending<Extract<Op, { kind: 'des
   fe.describe(ctx.writer, 'S', name)
   fe.sync(ctx.writer)
   p.state = 'sent'
+  // p.describe: an abort watches it, so a silent server still ends the wait (cancelGrace).
   ctx.expect(
-    new DescribeRequest(p.sql, (err, d) => {
+    (p.describe = new DescribeRequest(p.sql, (err, d) => {
       if (err !== undefined || d === undefined) return ctx.finish(p, err ?? new ProtocolError('no description'))
+      // Its signal or timeout fired while the server described it.
+      if (p.abortReason !== undefined) return ctx.finish(p, canceledError(p.sql, p.abortReason, true))
       // prepare(): the statement is the caller's from now on.
       if (p.op.statement !== undefined) describeInto(p.op.statement, d.paramOids, d.fields, ctx.types)
       ctx.finish(p, undefined, d)
-    }),
+    })),
   )
   ctx.wrote()
 }

@@ -200,7 +200,7 @@ function preparingHooks(ctx: OpContext, stmt: CachedStatement): QueryHooks {
       describeInto(stmt, paramOids, fields, ctx.types)
     },
     parseFailed: () => {
-      if (!stmt.ready) ctx.cache.delete(stmt.key)
+      if (!stmt.ready) ctx.cache.forget(stmt, false)
     },
   }
 }

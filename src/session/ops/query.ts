@@ -265,7 +265,7 @@ function describeThenSend(ctx: OpContext, p: Pending): void {
   const req = new DescribeRequest(p.sql, (err, d) => {
     ctx.releaseGate(gate)
     if (err !== undefined || d === undefined) {
-      ctx.cache.delete(stmt.key)
+      ctx.cache.forget(stmt, false)
       ctx.finish(p, err ?? new ProtocolError('no description'))
     } else {
       describeInto(stmt, d.paramOids, d.fields, ctx.types)
