@@ -1,0 +1,227 @@
+// node-postgres's Client over a pgline Connection: the same constructor
+// config, query() forms, callbacks, events and results, with pgline's
+// protocol engine underneath (queries issued together share round trips,
+// each with its own Sync, so an error stays with its query).
+
+import { EventEmitter } from 'node:events'
+import { Connection, connect } from '../client/connection.js'
+import type { ConnectionOptions } from '../client/connection-options.js'
+import { quoteIdentifier } from '../client/quote.js'
+import type { Notice } from '../config/notice.js'
+import type { Result as PglineResult } from '../types/result.js'
+import type { PglineError } from '../errors/base.js'
+import { toConnectionOptions, type ClientConfig } from './config.js'
+import { toPgError } from './errors.js'
+import { Result, type QueryResult } from './result.js'
+import { TypeOverrides, typeMapFor, type TypeSource } from './types.js'
+import { prepareValues } from './values.js'
+
+export interface QueryConfig {
+  text: string
+  values?: readonly unknown[]
+  /** A prepared statement name: node-postgres prepares it once per client; pgline caches by text. */
+  name?: string
+  rowMode?: 'array'
+  types?: TypeSource
+}
+
+/** An object node-postgres would hand its connection to (pg-cursor, pg-query-stream). */
+export interface Submittable {
+  submit(connection: unknown): void
+}
+
+type Callback<T> = (err: Error | null, result: T) => void
+
+/** node-postgres's escapeIdentifier: "a""b". */
+export function escapeIdentifier(s: string): string {
+  return quoteIdentifier(s)
+}
+
+/** node-postgres's escapeLiteral: 'it''s', and E'...' with doubled backslashes when there are any. */
+export function escapeLiteral(s: string): string {
+  let hasBackslash = false
+  let out = "'"
+  for (const c of s) {
+    if (c === "'") out += "''"
+    else if (c === '\\') {
+      out += '\\\\'
+      hasBackslash = true
+    } else out += c
+  }
+  out += "'"
+  return hasBackslash ? ' E' + out : out
+}
+
+/** Stands in for node-postgres's internal connection, for code that listens to it (Sequelize waits for parameterStatus). */
+class ConnectionEvents extends EventEmitter {}
+
+export class Client extends EventEmitter {
+  /** Where it connects, as node-postgres exposes it. */
+  readonly user: string | undefined
+  readonly database: string | undefined
+  readonly host: string | undefined
+  readonly port: number | undefined
+  /** node-postgres's internal connection; here only an emitter of parameterStatus. */
+  readonly connection = new ConnectionEvents()
+  _ending = false
+  _connecting = false
+  _connected = false
+  _queryable = true
+  private conn: Connection | undefined
+  private opening: Promise<Connection> | undefined
+  private readonly config: ClientConfig
+  private readonly overrides: TypeOverrides
+  private readonly source: TypeSource
+  private readonly connectWaiters: ((c: Connection | undefined) => void)[] = []
+
+  constructor(config: string | ClientConfig = {}) {
+    super()
+    this.config = typeof config === 'string' ? { connectionString: config } : { ...config }
+    this.user = this.config.user
+    this.database = this.config.database
+    this.host = this.config.host
+    this.port = this.config.port === undefined ? undefined : Number(this.config.port)
+    this.source = this.config.types ?? new TypeOverrides()
+    this.overrides = this.source instanceof TypeOverrides ? this.source : new TypeOverrides(this.source)
+  }
+
+  /** The backend process id, once connected (Knex cancels with it). */
+  get processID(): number | null {
+    return this.conn?.processId ?? null
+  }
+
+  setTypeParser(oid: number, format: 'text' | 'binary' | ((value: string) => unknown), parser?: (value: string) => unknown): void {
+    this.overrides.setTypeParser(oid, format, parser)
+  }
+
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    return this.overrides.getTypeParser(oid, format)
+  }
+
+  escapeIdentifier(s: string): string {
+    return escapeIdentifier(s)
+  }
+
+  escapeLiteral(s: string): string {
+    return escapeLiteral(s)
+  }
+
+  connect(): Promise<void>
+  connect(callback: (err: Error | null) => void): void
+  connect(callback?: (err: Error | null) => void): Promise<void> | void {
+    const done = this.open().then(() => undefined)
+    if (callback === undefined) return done
+    done.then(() => callback(null), (err: Error) => callback(err))
+  }
+
+  private open(): Promise<Connection> {
+    if (this.opening !== undefined) return Promise.reject(new Error('Client has already been connected. You cannot reuse a client.'))
+    this._connecting = true
+    this.opening = (async () => {
+      const options: ConnectionOptions = await toConnectionOptions(this.config)
+      options.types = this.overrides === this.source ? typeMapFor(this.overrides) : typeMapFor(this.source)
+      options.prepare = false
+      options.onNotice = (n: Notice) => this.emit('notice', n)
+      let conn: Connection
+      try {
+        conn = await connect(options)
+      } catch (err) {
+        this._connecting = false
+        this._queryable = false
+        throw toPgError(err)
+      }
+      this.conn = conn
+      this._connecting = false
+      this._connected = true
+      for (const [name, value] of conn.parameters) this.connection.emit('parameterStatus', { parameterName: name, parameterValue: value })
+      conn.on('notification', (n) => this.emit('notification', { processId: n.processId, channel: n.channel, payload: n.payload }))
+      conn.on('close', (err: PglineError | undefined) => {
+        this._queryable = false
+        if (err !== undefined && !this._ending) this.emit('error', toPgError(err))
+        this.emit('end')
+      })
+      return conn
+    })()
+    // A connect() that fails is reported to its caller; queries waiting on it fail too.
+    this.opening.then(
+      (c) => this.connectWaiters.splice(0).forEach((w) => w(c)),
+      () => this.connectWaiters.splice(0).forEach((w) => w(undefined)),
+    )
+    return this.opening
+  }
+
+  query<R = any>(text: string | QueryConfig, values?: readonly unknown[]): Promise<QueryResult<R>>
+  query<R = any>(text: string | QueryConfig, callback: Callback<QueryResult<R>>): void
+  query<R = any>(text: string | QueryConfig, values: readonly unknown[] | undefined, callback: Callback<QueryResult<R>>): void
+  query<T extends Submittable>(submittable: T): T
+  query(a: string | QueryConfig | Submittable, b?: readonly unknown[] | Callback<QueryResult>, c?: Callback<QueryResult>): unknown {
+    if (a !== null && typeof a === 'object' && typeof (a as Submittable).submit === 'function') return this.submit(a as Submittable)
+    const callback = typeof b === 'function' ? b : c
+    const values = typeof b === 'function' ? undefined : b
+    const config: QueryConfig = typeof a === 'string' ? { text: a, values } : { ...(a as QueryConfig) }
+    if (values !== undefined) config.values = values
+    const promise = this.run(config)
+    if (callback === undefined) return promise
+    promise.then((r) => callback(null, r), (err: Error) => callback(err, undefined as unknown as QueryResult))
+    return undefined
+  }
+
+  private submit(s: Submittable): Submittable {
+    const err = new Error('pgline/pg: submittable queries (pg-cursor, pg-query-stream, pg-copy-streams) are not supported; use pgline/pg-cursor or pgline\'s stream() and copyFrom()/copyTo()')
+    const handler = (s as { handleError?: (e: Error) => void }).handleError
+    queueMicrotask(() => (typeof handler === 'function' ? handler.call(s, err) : this.emit('error', err)))
+    return s
+  }
+
+  private async run(config: QueryConfig): Promise<QueryResult> {
+    if (typeof config.text !== 'string') throw new TypeError('Client was passed a null or undefined query')
+    if (this._ending) throw new Error('Client was closed and is not queryable')
+    const conn = this.conn ?? (this.opening !== undefined ? await this.opening.catch(() => undefined) : await this.waitForConnect())
+    if (conn === undefined || !this._queryable) throw new Error('Client has encountered a connection error and is not queryable')
+    const types = config.types === undefined ? undefined : typeMapFor(config.types)
+    const arrays = config.rowMode === 'array'
+    try {
+      // As node-postgres: the simple protocol without parameters (several statements allowed), else the extended one.
+      if (config.name === undefined && (config.values === undefined || config.values.length === 0)) {
+        const results = await conn.simpleQuery(config.text, arrays ? { rowMode: 'array', types } : { types })
+        const out = results.map((r) => new Result(r as PglineResult<unknown>, arrays))
+        if (out.length === 0) return new Result(undefined, arrays)
+        return (out.length === 1 ? out[0] : out) as QueryResult
+      }
+      const r = await conn.query(config.text, prepareValues(config.values), {
+        rowMode: arrays ? 'array' : 'object',
+        types,
+        prepare: config.name !== undefined,
+      } as never)
+      return new Result(r as PglineResult<unknown>, arrays)
+    } catch (err) {
+      throw toPgError(err)
+    }
+  }
+
+  /** A query before connect(): node-postgres queues it until the client connects. */
+  private waitForConnect(): Promise<Connection | undefined> {
+    return new Promise((resolve) => this.connectWaiters.push(resolve))
+  }
+
+  end(): Promise<void>
+  end(callback: (err?: Error) => void): void
+  end(callback?: (err?: Error) => void): Promise<void> | void {
+    this._ending = true
+    const done = (async () => {
+      const conn = this.conn ?? (this.opening !== undefined ? await this.opening.catch(() => undefined) : undefined)
+      if (conn === undefined) {
+        this.emit('end')
+        return
+      }
+      if (!conn.closed) await conn.close()
+    })()
+    if (callback === undefined) return done
+    done.then(() => callback(), (err: Error) => callback(err))
+  }
+
+  /** For JSON.stringify and console.log: never the password. */
+  toJSON(): object {
+    return { host: this.host, port: this.port, user: this.user, database: this.database, processID: this.processID }
+  }
+}

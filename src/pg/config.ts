@@ -1,0 +1,85 @@
+// node-postgres's client config as pgline connection options. As node-postgres,
+// unset fields fall back to the PG* environment (pgline's own resolution
+// reads them), a password may be a function (called at each connect), and
+// TLS is off unless `ssl` or the connection string asks for it.
+
+import type { ConnectionOptions } from '../client/connection-options.js'
+import { parseUrl } from '../config/config.js'
+import type { TlsOptions } from '../transport/tls.js'
+import type { TypeSource } from './types.js'
+
+export interface SslConfig {
+  rejectUnauthorized?: boolean
+  ca?: string | Buffer | (string | Buffer)[]
+  cert?: string | Buffer
+  key?: string | Buffer
+  servername?: string
+}
+
+export interface ClientConfig {
+  user?: string
+  password?: string | (() => string | Promise<string>)
+  host?: string
+  port?: number | string
+  database?: string
+  connectionString?: string
+  ssl?: boolean | SslConfig
+  application_name?: string
+  fallback_application_name?: string
+  options?: string
+  statement_timeout?: number | false
+  lock_timeout?: number | false
+  idle_in_transaction_session_timeout?: number | false
+  query_timeout?: number
+  connectionTimeoutMillis?: number
+  keepAlive?: boolean
+  keepAliveInitialDelayMillis?: number
+  client_encoding?: string
+  types?: TypeSource
+}
+
+const pem = (v: string | Buffer | (string | Buffer)[] | undefined): string | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v.map(String).join('\n') : String(v)
+
+function tlsFor(ssl: ClientConfig['ssl']): TlsOptions | undefined {
+  if (ssl === undefined || ssl === false) return undefined
+  if (ssl === true) return { mode: 'verify-full' }
+  return {
+    mode: ssl.rejectUnauthorized === false ? 'require' : ssl.ca !== undefined ? 'verify-full' : 'verify-full',
+    rootCert: pem(ssl.ca),
+    cert: pem(ssl.cert),
+    key: pem(ssl.key),
+    servername: ssl.servername,
+  }
+}
+
+export async function toConnectionOptions(c: ClientConfig): Promise<ConnectionOptions> {
+  const fromUrl: ConnectionOptions = c.connectionString !== undefined ? parseUrl(c.connectionString) : {}
+  const o: ConnectionOptions = { ...fromUrl }
+  if (c.host !== undefined) o.host = c.host
+  if (c.port !== undefined) o.port = Number(c.port)
+  if (c.user !== undefined) o.user = c.user
+  if (c.database !== undefined) o.database = c.database
+  const password = typeof c.password === 'function' ? await c.password() : c.password
+  if (password !== undefined) o.password = password
+  if (c.application_name !== undefined) o.applicationName = c.application_name
+  if (c.fallback_application_name !== undefined) o.fallbackApplicationName = c.fallback_application_name
+  if (c.options !== undefined) o.options = c.options
+  if (c.client_encoding !== undefined) o.clientEncoding = c.client_encoding
+  const parameters: Record<string, string> = { ...(o.parameters ?? {}) }
+  for (const key of ['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'] as const) {
+    const v = c[key]
+    if (typeof v === 'number') parameters[key] = String(v)
+  }
+  if (Object.keys(parameters).length > 0) o.parameters = parameters
+  if (c.query_timeout !== undefined && c.query_timeout > 0) o.queryTimeout = c.query_timeout
+  // node-postgres waits forever unless connectionTimeoutMillis is set.
+  o.connectTimeout = c.connectionTimeoutMillis ?? 0
+  if (c.keepAlive !== undefined) o.keepAlive = c.keepAlive
+  if (c.keepAliveInitialDelayMillis !== undefined) o.keepAliveInitialDelay = c.keepAliveInitialDelayMillis
+  const tls = tlsFor(c.ssl)
+  if (tls !== undefined) o.tls = tls
+  // Without ssl, sslmode in the URL or PGSSLMODE, node-postgres does not try TLS.
+  else if (fromUrl.sslMode === undefined && o.tls === undefined && (process.env.PGSSLMODE ?? 'disable') === 'disable') o.tls = 'disable'
+  return o
+}

@@ -1,0 +1,40 @@
+// pgline/pg: a module shaped like node-postgres (`pg`), for the ORMs and
+// libraries that speak its interface (Kysely, Drizzle, Knex, TypeORM,
+// Sequelize...), running on pgline. See README, "node-postgres compatibility".
+
+import { Client, escapeIdentifier, escapeLiteral } from './client.js'
+import { defaults } from './defaults.js'
+import { DatabaseError } from './errors.js'
+import { Pool } from './pool.js'
+import { Result } from './result.js'
+import { arrayParser, builtins, getTypeParser, setTypeParser, TypeOverrides } from './types.js'
+
+export { Client, escapeIdentifier, escapeLiteral } from './client.js'
+export type { QueryConfig, Submittable } from './client.js'
+export type { ClientConfig, SslConfig } from './config.js'
+export { defaults } from './defaults.js'
+export { DatabaseError } from './errors.js'
+export { Pool } from './pool.js'
+export type { PoolClient, PoolConfig } from './pool.js'
+export { Result } from './result.js'
+export type { FieldDef, QueryResult } from './result.js'
+export { TypeOverrides } from './types.js'
+export { PostgresInterval } from './parsers.js'
+
+/** node-postgres's `types` (pg-types). */
+export const types = { getTypeParser, setTypeParser, arrayParser, builtins }
+
+/** No native bindings: pgline is the fast path. */
+export const native = null
+
+/** node-postgres's Query class, for code that checks `instanceof`; the facade runs query configs directly. */
+export class Query {
+  constructor(
+    readonly text: string,
+    readonly values?: readonly unknown[],
+  ) {}
+}
+
+/** The same object as a default export, as `require('pg')` gives. */
+const pg = { Client, Pool, DatabaseError, Result, Query, TypeOverrides, types, defaults, native, escapeIdentifier, escapeLiteral }
+export default pg
