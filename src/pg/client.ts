@@ -76,7 +76,11 @@ export class Client extends EventEmitter {
 
   constructor(config: string | ClientConfig = {}) {
     super()
-    this.config = typeof config === 'string' ? { connectionString: config } : { ...config }
+    // The password is read on its own: Knex makes it non-enumerable (to keep it out of logs), which a spread would drop.
+    this.config = typeof config === 'string' ? { connectionString: config } : { ...config, password: config.password }
+    if (this.config.password === undefined) delete this.config.password
+    // Not enumerable here either: a client printed or serialised never shows it.
+    Object.defineProperty(this.config, 'password', { enumerable: false, value: this.config.password, writable: true, configurable: true })
     this.user = this.config.user
     this.database = this.config.database
     this.host = this.config.host

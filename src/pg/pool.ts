@@ -49,6 +49,8 @@ export class Pool extends EventEmitter {
   constructor(config: PoolConfig = {}) {
     super()
     this.options = { ...config, max: config.max ?? 10, idleTimeoutMillis: config.idleTimeoutMillis ?? 10_000 }
+    // Kept out of enumeration (pool.options is often logged), and kept when the caller's was not enumerable.
+    Object.defineProperty(this.options, 'password', { enumerable: false, value: config.password, writable: true, configurable: true })
     this.ClientClass = config.Client ?? Client
   }
 
