@@ -12,6 +12,7 @@ import type { Result as PglineResult } from '../types/result.js'
 import type { PglineError } from '../errors/base.js'
 import { toConnectionOptions, type ClientConfig } from './config.js'
 import { toPgError } from './errors.js'
+import type { PglineSubmittable } from './cursor.js'
 import { Result, type QueryResult } from './result.js'
 import { TypeOverrides, typeMapFor, type TypeSource } from './types.js'
 import { prepareValues } from './values.js'
@@ -171,7 +172,21 @@ export class Client extends EventEmitter {
   }
 
   private submit(s: Submittable): Submittable {
-    const err = new Error('pgline/pg: submittable queries (pg-cursor, pg-query-stream, pg-copy-streams) are not supported; use pgline/pg-cursor or pgline\'s stream() and copyFrom()/copyTo()')
+    const own = s as Partial<PglineSubmittable>
+    if (typeof own.pglineSubmit === 'function') {
+      own.pglineSubmit(
+        Promise.resolve({
+          connection: async () => {
+            const conn = this.conn ?? (this.opening !== undefined ? await this.opening : await this.waitForConnect())
+            if (conn === undefined || !this._queryable) throw new Error('Client has encountered a connection error and is not queryable')
+            return conn
+          },
+          types: this.source,
+        }),
+      )
+      return s
+    }
+    const err = new Error("pgline/pg: node-postgres's own submittables (pg-cursor, pg-query-stream, pg-copy-streams) drive its internal connection and cannot run here; use Cursor and QueryStream from pgline/pg, or pgline's stream() and copyFrom()/copyTo()")
     const handler = (s as { handleError?: (e: Error) => void }).handleError
     queueMicrotask(() => (typeof handler === 'function' ? handler.call(s, err) : this.emit('error', err)))
     return s

@@ -7,6 +7,7 @@ import { defaults } from './defaults.js'
 import { DatabaseError } from './errors.js'
 import { Pool } from './pool.js'
 import { Result } from './result.js'
+import { Cursor, QueryStream } from './cursor.js'
 import { arrayParser, builtins, getTypeParser, setTypeParser, TypeOverrides } from './types.js'
 
 export { Client, escapeIdentifier, escapeLiteral } from './client.js'
@@ -20,6 +21,9 @@ export { Result } from './result.js'
 export type { FieldDef, QueryResult } from './result.js'
 export { TypeOverrides } from './types.js'
 export { PostgresInterval } from './parsers.js'
+export { Cursor, QueryStream } from './cursor.js'
+export type { CursorConfig, QueryStreamConfig } from './cursor.js'
+export { prepareValue } from './values.js'
 
 /** node-postgres's `types` (pg-types). */
 export const types = { getTypeParser, setTypeParser, arrayParser, builtins }
@@ -36,5 +40,5 @@ export class Query {
 }
 
 /** The same object as a default export, as `require('pg')` gives. */
-const pg = { Client, Pool, DatabaseError, Result, Query, TypeOverrides, types, defaults, native, escapeIdentifier, escapeLiteral }
+const pg = { Client, Pool, DatabaseError, Result, Query, TypeOverrides, types, defaults, native, escapeIdentifier, escapeLiteral, Cursor, QueryStream }
 export default pg

@@ -233,3 +233,44 @@ describe('pgline/pg client and pool behaviour', () => {
     await pool.end()
   })
 })
+
+describe('pgline/pg Cursor and QueryStream (pg-cursor and pg-query-stream shapes)', () => {
+  it('a Cursor reads in chunks, leaves the client usable after close(), and reports a failure', async () => {
+    const c = new facade.Client(cfg())
+    await c.connect()
+    try {
+      const cursor = c.query(new facade.Cursor('select g as n from generate_series(1, $1::int) g', [25]))
+      const seen: number[] = []
+      for (;;) {
+        const rows = (await cursor.read(10)) as { n: number }[]
+        if (rows.length === 0) break
+        seen.push(rows.length)
+      }
+      await cursor.close()
+      expect(seen).toEqual([10, 10, 5])
+      const early = c.query(new facade.Cursor('select g from generate_series(1, 1000000) g', [], { rowMode: 'array' }))
+      expect(await early.read(2)).toEqual([[1], [2]])
+      await early.close()
+      expect((await c.query('select 1 as ok')).rows).toEqual([{ ok: 1 }])
+      const bad = c.query(new facade.Cursor('select 1/0'))
+      await expect(bad.read(1)).rejects.toMatchObject({ code: '22012' })
+      expect((await c.query('select 2 as ok')).rows).toEqual([{ ok: 2 }])
+    } finally {
+      await c.end()
+    }
+  })
+
+  it('a QueryStream is a Readable of rows', async () => {
+    const c = new facade.Client(cfg())
+    await c.connect()
+    try {
+      const stream = c.query(new facade.QueryStream('select g as n from generate_series(1, 250) g', [], { batchSize: 100 }))
+      const rows: { n: number }[] = []
+      for await (const r of stream) rows.push(r as { n: number })
+      expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1))
+      expect((await c.query('select 1 as ok')).rows).toEqual([{ ok: 1 }])
+    } finally {
+      await c.end()
+    }
+  })
+})

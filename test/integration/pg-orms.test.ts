@@ -21,7 +21,7 @@ const AT = new Date('2024-02-29T13:14:15.123Z')
 
 describe('Kysely (PostgresDialect) on pgline/pg', () => {
   it('schema, CRUD with returning, a join, transactions, a unique violation, types, 50 concurrent queries, introspection and migrations', async () => {
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pgf.Pool({ ...cfg(), max: 5 }) }) })
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pgf.Pool({ ...cfg(), max: 5 }), cursor: pgf.Cursor }) })
     const users = uniqueName('ky_users')
     const posts = uniqueName('ky_posts')
     try {
@@ -76,6 +76,13 @@ describe('Kysely (PostgresDialect) on pgline/pg', () => {
 
       const many = await Promise.all(Array.from({ length: 50 }, (_, i) => sql<{ v: number }>`select ${i}::int as v`.execute(db)))
       expect(many.map((r) => r.rows[0]!.v)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+
+      const streamed: number[] = []
+      // Kysely streams through the Cursor class given as its `cursor` option.
+      for await (const r of db.selectFrom(sql<{ g: number }>`generate_series(1, 25)`.as('g')).selectAll().stream(10)) {
+        streamed.push((r as { g: number }).g)
+      }
+      expect(streamed).toEqual(Array.from({ length: 25 }, (_, i) => i + 1))
 
       const tables = await db.introspection.getTables()
       expect(tables.find((t) => t.name === users)?.columns.map((c) => c.name)).toEqual(['id', 'name', 'n', 'price', 'at', 'doc', 'tags', 'bin'])
