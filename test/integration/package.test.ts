@@ -60,6 +60,7 @@ async function checkBuilt(): Promise<void> {
 const ESM = `
 import { connect, DatabaseError, Pool } from 'pgline'
 import { connectSync } from 'pgline/sync'
+import pgDefault, { Pool as PgPool } from 'pgline/pg'
 
 const options = JSON.parse(process.env.PGLINE_PACKAGE_TEST)
 const conn = await connect(options)
@@ -75,6 +76,10 @@ await pool.close()
 const sync = connectSync(options)
 if (sync.query('select 3 as three').rows[0].three !== 3) throw new Error('sync query')
 sync.close()
+const pgPool = new PgPool({ host: options.host, port: options.port, user: options.user, password: options.password, database: options.database })
+const viaFacade = await pgPool.query('select $1::int8 as n', [7])
+if (viaFacade.rows[0].n !== '7' || pgDefault.Pool !== PgPool) throw new Error('pgline/pg: ' + JSON.stringify(viaFacade.rows))
+await pgPool.end()
 console.log('esm: done')
 `
 
@@ -97,6 +102,12 @@ async function main() {
   const sync = connectSync(options)
   if (sync.query('select 3 as three').rows[0].three !== 3) throw new Error('sync query')
   sync.close()
+  const pg = require('pgline/pg')
+  const client = new pg.Client({ host: options.host, port: options.port, user: options.user, password: options.password, database: options.database })
+  await client.connect()
+  const viaFacade = await client.query('select 1 as one')
+  if (viaFacade.rows[0].one !== 1 || !Object.prototype.hasOwnProperty.call(viaFacade, 'rows')) throw new Error('pgline/pg: ' + JSON.stringify(viaFacade))
+  await client.end()
 }
 
 main().then(
@@ -137,18 +148,56 @@ export async function check(url: string): Promise<void> {
   const pooled: unknown[] = (await pool.query('select 1', [], { rowMode: 'array' })).rows[0]!
   const sync = connectSync(url)
   const synced: unknown[] = sync.query('select 1', [], { rowMode: 'array' }).rows[0]!
-  void [a, first, n, s, names, notArray, shown, pooled, synced]
+  const pgPool = new PgPool({ connectionString: url, max: 2 })
+  const pgRows: { n: number }[] = (await pgPool.query<{ n: number }>('select 1 as n')).rows
+  const checkout: PgPoolClient = await pgPool.connect()
+  checkout.release()
+  void [a, first, n, s, names, notArray, shown, pooled, synced, pgRows]
 }
 `
 
 const MTS = `import { connect, DatabaseError, Pool, type ColumnsResult, type Result, type Row } from 'pgline'
 import { connectSync } from 'pgline/sync'
+import { Pool as PgPool, type PoolClient as PgPoolClient } from 'pgline/pg'
 ${TS_BODY}`
 
 const CTS = `import { connect, DatabaseError, Pool, type ColumnsResult, type Result, type Row } from 'pgline'
+import { Pool as PgPool, type PoolClient as PgPoolClient } from 'pgline/pg'
 import sync = require('pgline/sync')
 const { connectSync } = sync
 ${TS_BODY}`
+
+// The drop-in: pgline's compat/pg installed under the name pg, as the README says.
+const DROPIN_CJS = `
+'use strict'
+const pg = require('pg')
+const { Pool } = require('pg')
+const Result = require('pg/lib/result.js')
+const { prepareValue } = require('pg/lib/utils.js')
+
+async function main() {
+  if (pg.Pool !== require('pgline/pg').Pool || Pool !== pg.Pool) throw new Error('pg is not pgline/pg')
+  if (typeof Result !== 'function' || prepareValue([1, null]) !== '{"1",NULL}') throw new Error('pg/lib paths')
+  const o = JSON.parse(process.env.PGLINE_PACKAGE_TEST)
+  const pool = new Pool({ host: o.host, port: o.port, user: o.user, password: o.password, database: o.database })
+  const r = await pool.query('select $1::int as n', [5])
+  if (r.rows[0].n !== 5) throw new Error('query: ' + JSON.stringify(r.rows))
+  await pool.end()
+}
+main().then(() => console.log('dropin-cjs: done'), (err) => { console.error(err); process.exitCode = 1 })
+`
+
+const DROPIN_ESM = `
+import pg, { Pool, types } from 'pg'
+if (pg.Pool !== Pool || typeof types.setTypeParser !== 'function') throw new Error('import pg')
+const o = JSON.parse(process.env.PGLINE_PACKAGE_TEST)
+const client = new pg.Client({ host: o.host, port: o.port, user: o.user, password: o.password, database: o.database })
+await client.connect()
+const r = await client.query('select now() as t, 1.5::numeric as n')
+if (!(r.rows[0].t instanceof Date) || r.rows[0].n !== '1.5') throw new Error('query: ' + JSON.stringify(r.rows))
+await client.end()
+console.log('dropin-esm: done')
+`
 
 let dir: string
 let app: string
@@ -173,6 +222,10 @@ beforeAll(async () => {
     // pgline has no runtime dependencies, so this needs no registry.
     const install = await npm(['install', tarball, '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], app)
     if (install.code !== 0) throw new Error(`npm install of the tarball failed:\n${install.stderr}`)
+    const dropin = await npm(['install', 'pg@file:node_modules/pgline/compat/pg', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], app)
+    if (dropin.code !== 0) throw new Error(`npm install of the drop-in pg failed:\n${dropin.stderr}`)
+    await writeFile(join(app, 'dropin.cjs'), DROPIN_CJS)
+    await writeFile(join(app, 'dropin.mjs'), DROPIN_ESM)
     await writeFile(join(app, 'consumer.mjs'), ESM)
     await writeFile(join(app, 'consumer.cjs'), CJS)
     await writeFile(join(app, 'consumer.mts'), MTS)
@@ -230,6 +283,15 @@ describe('the packed package', () => {
     const r = await run(process.execPath, ['consumer.cjs'], app, scriptEnv())
     expect(r, r.stderr).toMatchObject({ code: 0 })
     expect(r.stdout.trim().split('\n').at(-1)).toBe('cjs: done')
+  })
+
+  it('the drop-in pg (compat/pg installed as pg) loads from CommonJS, with pg/lib/result.js and pg/lib/utils.js, and from ESM', async () => {
+    installed()
+    for (const [file, last] of [['dropin.cjs', 'dropin-cjs: done'], ['dropin.mjs', 'dropin-esm: done']]) {
+      const r = await run(process.execPath, [file!], app, scriptEnv())
+      expect(r, r.stderr).toMatchObject({ code: 0 })
+      expect(r.stdout.trim().split('\n').at(-1)).toBe(last)
+    }
   })
 
   it('type-checks with module nodenext from .mts and .cts: rowMode typing, no internal members', async () => {

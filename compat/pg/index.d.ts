@@ -1,0 +1,2 @@
+export * from 'pgline/pg'
+export { default } from 'pgline/pg'
