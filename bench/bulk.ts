@@ -21,6 +21,7 @@ import {
   expectCount,
   pgContender,
   pglineContender,
+  pglinePgContender,
   pgNativeContender,
   postgresJsContender,
   timedRuns,
@@ -147,13 +148,14 @@ function wideRead(): Workload {
         pgContender('pg', (client) => () => client.query(sql)),
         postgresJsContender(label.pjs, (sql_) => () => sql_`select * from wide limit ${n}`),
         postgresJsContender(label.pjsValues, (sql_) => () => sql_`select * from wide limit ${n}`.values()),
+        pglinePgContender('pgline/pg', (client) => () => client.query(sql)),
         ...pgNativeContender(env, 'pg-native', async (client) => {
           await check('pg-native', client.query(sql, []).then((r) => r.length), n)
           return () => client.query(sql, [])
         }),
       ]
       // Counted once each, untimed: every row-shaped contender must really get n rows.
-      for (const c of out.slice(0, 6)) {
+      for (const c of out.slice(0, 7)) {
         const open = c.open.bind(c)
         c.open = async (t) => {
           const s = await open(t)
@@ -455,7 +457,7 @@ function copyIn(): Workload {
       }
       // The table is emptied before the warm-up run of each, and what it loaded is counted after it
       // (some contenders cannot count for themselves).
-      return out.map((c) => ({
+      return out.flatMap((c) => (c.baseline ? [c, c.baseline] : [c])).map((c) => ({
         label: c.label,
         async open(t) {
           const admin = await openPg(t)

@@ -8,6 +8,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type pg from 'pg'
 import type { Connection } from '../src/index.js'
+import * as pglinePg from '../src/pg/index.js'
 import type { CopyStreams } from './copy-streams.js'
 import type { Table } from './data.js'
 import { BASELINE, openPg, openPgline, openPglineBaseline, openPostgresJs, type BenchTarget } from './drivers.js'
@@ -182,6 +183,18 @@ export function pgContender(label: string, make: (client: pg.Client) => () => Pr
     label,
     async open(t) {
       const client = await openPg(t, config)
+      return { call: make(client), close: () => client.end() }
+    },
+  }
+}
+
+/** pgline/pg, the node-postgres facade, used as a pg user would (default options). */
+export function pglinePgContender(label: string, make: (client: pglinePg.Client) => () => Promise<unknown>): Contender {
+  return {
+    label,
+    async open(t) {
+      const client = new pglinePg.Client({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database })
+      await client.connect()
       return { call: make(client), close: () => client.end() }
     },
   }

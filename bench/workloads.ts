@@ -12,6 +12,7 @@ import {
   pgbenchContender,
   pgContender,
   pglineContender,
+  pglinePgContender,
   pgNativeContender,
   postgresJsContender,
   sequential,
@@ -23,6 +24,7 @@ import { syncWorkloads } from './sync.js'
 import pg from 'pg'
 import postgres from 'postgres'
 import { Pool } from '../src/index.js'
+import * as pglinePg from '../src/pg/index.js'
 import type { BenchTarget } from './drivers.js'
 import type { Contender } from './contenders.js'
 
@@ -86,6 +88,14 @@ const perQueryWorkloads: Workload[] = [
         const id = idStream(USERS)
         return () => client.query({ name: 'point_select', text: POINT_SELECT, values: [id()] })
       }),
+      pglinePgContender('pgline/pg', (client) => {
+        const id = idStream(USERS)
+        return () => client.query(POINT_SELECT, [id()])
+      }),
+      pglinePgContender('pgline/pg (named statement)', (client) => {
+        const id = idStream(USERS)
+        return () => client.query({ name: 'point_select', text: POINT_SELECT, values: [id()] })
+      }),
       postgresJsContender('postgres.js', (sql) => {
         const id = idStream(USERS)
         return () => sql`select id, name, email, created_at from users where id = ${id()}`
@@ -120,6 +130,10 @@ const perQueryWorkloads: Workload[] = [
         return () => conn.pipeline((p) => Promise.all(times(IN_FLIGHT, () => p.query(POINT_SELECT, [id()]))))
       }),
       pgContender('pg', (client) => {
+        const id = idStream(USERS)
+        return () => Promise.all(times(IN_FLIGHT, () => client.query(POINT_SELECT, [id()])))
+      }),
+      pglinePgContender('pgline/pg', (client) => {
         const id = idStream(USERS)
         return () => Promise.all(times(IN_FLIGHT, () => client.query(POINT_SELECT, [id()])))
       }),
@@ -320,6 +334,10 @@ const poolWorkloads: Workload[] = [
       }),
       poolContender('pg.Pool', (t) => {
         const pool = new pg.Pool({ ...t, max: POOL_SIZE })
+        return { query: (id) => pool.query(POINT_SELECT, [id]), close: () => pool.end() }
+      }),
+      poolContender('pgline/pg Pool', (t) => {
+        const pool = new pglinePg.Pool({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, max: POOL_SIZE })
         return { query: (id) => pool.query(POINT_SELECT, [id]), close: () => pool.end() }
       }),
       poolContender('pg.Pool (named statement)', (t) => {

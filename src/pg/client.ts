@@ -53,6 +53,14 @@ export function escapeLiteral(s: string): string {
   return hasBackslash ? ' E' + out : out
 }
 
+/** Makes a config's password and connection string non-enumerable (console.log, JSON.stringify and spreads skip them). */
+export function hideSecrets(config: { password?: unknown; connectionString?: string }): void {
+  for (const key of ['password', 'connectionString'] as const) {
+    if (config[key] === undefined) delete config[key]
+    else Object.defineProperty(config, key, { enumerable: false, value: config[key], writable: true, configurable: true })
+  }
+}
+
 /** Stands in for node-postgres's internal connection, for code that listens to it (Sequelize waits for parameterStatus). */
 class ConnectionEvents extends EventEmitter {}
 
@@ -78,10 +86,9 @@ export class Client extends EventEmitter {
   constructor(config: string | ClientConfig = {}) {
     super()
     // The password is read on its own: Knex makes it non-enumerable (to keep it out of logs), which a spread would drop.
-    this.config = typeof config === 'string' ? { connectionString: config } : { ...config, password: config.password }
-    if (this.config.password === undefined) delete this.config.password
-    // Not enumerable here either: a client printed or serialised never shows it.
-    Object.defineProperty(this.config, 'password', { enumerable: false, value: this.config.password, writable: true, configurable: true })
+    this.config = typeof config === 'string' ? { connectionString: config } : { ...config, password: config.password, connectionString: config.connectionString }
+    // Not enumerable here either, nor the URL that may carry it: a client printed or serialised never shows them.
+    hideSecrets(this.config)
     this.user = this.config.user
     this.database = this.config.database
     this.host = this.config.host
@@ -207,10 +214,13 @@ export class Client extends EventEmitter {
         if (out.length === 0) return new Result(undefined, arrays)
         return (out.length === 1 ? out[0] : out) as QueryResult
       }
-      const r = await conn.query(config.text, prepareValues(config.values), {
+      const values = prepareValues(config.values)
+      const r = await conn.query(config.text, values, {
         rowMode: arrays ? 'array' : 'object',
         types,
-        prepare: config.name !== undefined,
+        // A Buffer goes in binary with no type named, as node-postgres sends it, which
+        // only an unnamed statement allows (a prepared one has its parameter types fixed).
+        prepare: (config.name !== undefined || this.config.prepare !== false) && !values.some(Buffer.isBuffer),
       } as never)
       return new Result(r as PglineResult<unknown>, arrays)
     } catch (err) {

@@ -36,6 +36,13 @@ export interface ClientConfig {
   keepAliveInitialDelayMillis?: number
   client_encoding?: string
   types?: TypeSource
+  /**
+   * pgline's own option: statements with parameters are prepared once per
+   * client and reused (default true), where node-postgres prepares only
+   * named ones. false runs each unnamed, as node-postgres does (a pooler in
+   * transaction mode without prepared-statement support needs that).
+   */
+  prepare?: boolean
 }
 
 const pem = (v: string | Buffer | (string | Buffer)[] | undefined): string | undefined =>

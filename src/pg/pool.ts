@@ -5,7 +5,7 @@
 // events. The class name contains "Pool", which Drizzle's detection needs.
 
 import { EventEmitter } from 'node:events'
-import { Client, type QueryConfig } from './client.js'
+import { Client, hideSecrets, type QueryConfig } from './client.js'
 import type { ClientConfig } from './config.js'
 import { DatabaseError } from './errors.js'
 import type { QueryResult } from './result.js'
@@ -48,9 +48,10 @@ export class Pool extends EventEmitter {
 
   constructor(config: PoolConfig = {}) {
     super()
-    this.options = { ...config, max: config.max ?? 10, idleTimeoutMillis: config.idleTimeoutMillis ?? 10_000 }
-    // Kept out of enumeration (pool.options is often logged), and kept when the caller's was not enumerable.
-    Object.defineProperty(this.options, 'password', { enumerable: false, value: config.password, writable: true, configurable: true })
+    // The password is read on its own (a caller's may be non-enumerable), and both it and the
+    // connection string are kept out of enumeration: pool.options is often logged.
+    this.options = { ...config, password: config.password, connectionString: config.connectionString, max: config.max ?? 10, idleTimeoutMillis: config.idleTimeoutMillis ?? 10_000 }
+    hideSecrets(this.options)
     this.ClientClass = config.Client ?? Client
   }
 

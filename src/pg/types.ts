@@ -5,7 +5,7 @@
 // pgline TypeMap whose decoders call them, so values come out exactly as
 // node-postgres makes them, whatever pgline's own defaults are.
 
-import { TypeMap } from '../types/type-map.js'
+import { defaultTypeMap, TypeMap } from '../types/type-map.js'
 import type { Decoder, EncodedParam } from '../types/codec.js'
 import { defaultTextParsers, parseArray, type TextParser } from './parsers.js'
 
@@ -95,6 +95,18 @@ export class TypeOverrides implements TypeSource {
 const textFallback: Decoder = (buf, start, end) => buf.toString('utf8', start, end)
 
 /**
+ * Types whose node-postgres default parser gives exactly what pgline's own
+ * text decoder gives (numbers, booleans, parsed JSON): while the parser in
+ * force is that default, pgline's decoder (which reads the bytes without
+ * making a string first, and parses JSON columns in batches) stands in for it.
+ */
+const SAME_AS_PGLINE = new Set([16, 21, 23, 26, 700, 701, 114, 3802])
+
+function isDefaultParser(oid: number, parse: (value: string) => unknown): boolean {
+  return !userText.has(oid) && textParsers.get(oid) === parse
+}
+
+/**
  * A pgline TypeMap whose text decoders are a TypeSource's parsers. It never
  * asks for binary results (hasBinary is false), so every column arrives as
  * text, as node-postgres asks for it; parameters are turned into text by the
@@ -117,7 +129,9 @@ export class ParserTypeMap extends TypeMap {
     let d = this.resolved.get(oid)
     if (d === undefined) {
       const parse = this.source.getTypeParser(oid, 'text')
-      d = parse === noParse ? textFallback : (buf, start, end) => parse(buf.toString('utf8', start, end))
+      if (parse === noParse) d = textFallback
+      else if (SAME_AS_PGLINE.has(oid) && isDefaultParser(oid, parse)) d = defaultTypeMap.decoder(oid, 0)
+      else d = (buf, start, end) => parse(buf.toString('utf8', start, end))
       this.resolved.set(oid, d)
     }
     return d

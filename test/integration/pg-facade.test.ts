@@ -274,3 +274,24 @@ describe('pgline/pg Cursor and QueryStream (pg-cursor and pg-query-stream shapes
     }
   })
 })
+
+describe('pgline/pg keeps secrets out of sight', () => {
+  it('a client and a pool printed or serialised show neither the password nor a connection string carrying it', async () => {
+    const { inspect } = await import('node:util')
+    const o = cfg()
+    const url = `postgres://${o.user}:${encodeURIComponent(o.password)}@${o.host}:${o.port}/${o.database}`
+    const client = new facade.Client({ connectionString: url })
+    await client.connect()
+    const pool = new facade.Pool({ ...o, max: 1 })
+    try {
+      expect((await client.query('select 1 as n')).rows).toEqual([{ n: 1 }])
+      expect((await pool.query('select 1 as n')).rows).toEqual([{ n: 1 }])
+      for (const shown of [inspect(client, { depth: 5 }), JSON.stringify(client), inspect(pool, { depth: 5 }), JSON.stringify(pool.options)]) {
+        expect(shown).not.toContain(o.password)
+      }
+    } finally {
+      await client.end()
+      await pool.end()
+    }
+  })
+})

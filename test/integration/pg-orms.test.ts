@@ -8,6 +8,8 @@ import { drizzle } from 'drizzle-orm/node-postgres'
 import { bigint, jsonb, numeric, pgTable, serial, text, timestamp, integer } from 'drizzle-orm/pg-core'
 import knexFactory from 'knex'
 import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import * as pgf from '../../src/pg/index.js'
 import { optionsFor, uniqueName } from './_util.js'
@@ -208,5 +210,19 @@ describe('Knex (client pg, driver pgline/pg) on pgline/pg', () => {
       await knex.schema.dropTableIfExists(users)
       await knex.destroy()
     }
+  })
+})
+
+describe('the README example for ORMs', () => {
+  it('examples/pg-kysely.mjs (the README block, verbatim) prints 42 and exits by itself', async () => {
+    const o = optionsFor('scram')
+    const url = `postgres://${o.user}:${encodeURIComponent(o.password as string)}@${o.host}:${o.port}/${o.database}`
+    const root = fileURLToPath(new URL('../../', import.meta.url))
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, ['examples/pg-kysely.mjs'], { cwd: root, env: { ...process.env, DATABASE_URL: url }, timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr }),
+      ),
+    )
+    expect(out, out.stderr).toMatchObject({ code: 0, stdout: '42\n' })
   })
 })

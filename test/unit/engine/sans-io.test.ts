@@ -115,6 +115,26 @@ describe('sans-IO engine: cancel gating', () => {
     t.cancels[0]!()
     expect(t.engine.state).toBe('ready')
   })
+
+  it('a query aborted behind a describe() is canceled once the description is in (the end of every request is seen, not only of queries)', () => {
+    const t = new SansIo()
+    const d = t.run({ kind: 'describe', sql: 'select 1 as a', statement: undefined })
+    const b = t.query('select pg_sleep(10)')
+    t.written()
+    t.engine.abort(b.p, 'stop')
+    expect(t.cancels).toHaveLength(0)
+
+    t.reply(...describeReply(['a']))
+    expect(d.value).toMatchObject({ paramOids: [] })
+    expect(t.cancels).toHaveLength(1)
+    t.reply(canceled(), readyForQuery('I'))
+    t.cancels[0]!()
+    expect(b.error).toBeInstanceOf(QueryCanceled)
+    // Before, the cancel was never sent and writes stayed held for good.
+    expect(t.engine.state).toBe('ready')
+    t.query('select 3')
+    expect(t.written()).toEqual(unnamed('select 3'))
+  })
 })
 
 describe('sans-IO engine: aborts before anything ran', () => {
