@@ -621,3 +621,28 @@ export function parseFrontendAll(bytes: Uint8Array): FrontendMessage[] {
   if (p.buffered !== 0) throw new FrontendParseError(`${p.buffered} bytes of an incomplete message left`)
   return out
 }
+
+/** One frontend message, short: `Parse pgline_1 select 1`, `Bind ""`, `Describe P ""`, `Execute 2`... */
+export function frontendLabel(m: FrontendMessage | StartupPacket): string {
+  const n = (name: string): string => (name === '' ? '""' : name)
+  switch (m.type) {
+    case 'Query':
+      return `Query ${m.sql}`
+    case 'Parse':
+      return `Parse ${n(m.name)} ${m.sql}`
+    case 'Bind':
+      return `Bind ${n(m.statement)}`
+    case 'Describe':
+      return `Describe ${m.kind} ${n(m.name)}`
+    case 'Execute':
+      return m.maxRows === 0 ? 'Execute' : `Execute ${m.maxRows}`
+    case 'Close':
+      return `Close ${m.kind} ${n(m.name)}`
+    case 'CopyData':
+      return `CopyData ${m.data.toString('utf8')}`
+    case 'CopyFail':
+      return `CopyFail ${m.message}`
+    default:
+      return m.type
+  }
+}

@@ -14,10 +14,9 @@ import {
   noticeResponse,
   readyForQuery,
   rowDescription,
-  type FrontendMessage,
   type FrontendMessageType,
-  type StartupPacket,
 } from '../../support/backend-encoder.js'
+import { frontendLabel as label } from '../../support/backend-encoder.js'
 import {
   startFakeServer,
   type CancelRequestPacket,
@@ -153,30 +152,7 @@ export async function barrier(c: Connection, s: FakeConn): Promise<void> {
   await seen
 }
 
-/** One frontend message, short: `Parse pgline_1 select 1`, `Bind ""`, `Describe P ""`, `Execute 2`... */
-export function label(m: FrontendMessage | StartupPacket): string {
-  const n = (name: string): string => (name === '' ? '""' : name)
-  switch (m.type) {
-    case 'Query':
-      return `Query ${m.sql}`
-    case 'Parse':
-      return `Parse ${n(m.name)} ${m.sql}`
-    case 'Bind':
-      return `Bind ${n(m.statement)}`
-    case 'Describe':
-      return `Describe ${m.kind} ${n(m.name)}`
-    case 'Execute':
-      return m.maxRows === 0 ? 'Execute' : `Execute ${m.maxRows}`
-    case 'Close':
-      return `Close ${m.kind} ${n(m.name)}`
-    case 'CopyData':
-      return `CopyData ${m.data.toString('utf8')}`
-    case 'CopyFail':
-      return `CopyFail ${m.message}`
-    default:
-      return m.type
-  }
-}
+export { frontendLabel as label } from '../../support/backend-encoder.js'
 
 const STARTUP_TYPES = new Set(['StartupMessage', 'SSLRequest', 'GSSENCRequest', 'CancelRequest'])
 

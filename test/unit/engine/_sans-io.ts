@@ -19,30 +19,12 @@ import {
   parseFrontendAll,
   readyForQuery,
   rowDescription,
-  type FrontendMessage,
 } from '../../support/backend-encoder.js'
 
 export { unnamedReply } from '../../support/backend-encoder.js'
 
-/** One frontend message, short: `Parse pgline_1 select 1`, `Bind ""`, `Describe S pgline_1`, `Execute`, `Query copy ...`. */
-export function label(m: FrontendMessage): string {
-  const n = (name: string): string => (name === '' ? '""' : name)
-  switch (m.type) {
-    case 'Query':
-      return `Query ${m.sql}`
-    case 'Parse':
-      return `Parse ${n(m.name)} ${m.sql}`
-    case 'Bind':
-      return `Bind ${n(m.statement)}`
-    case 'Describe':
-    case 'Close':
-      return `${m.type} ${m.kind} ${n(m.name)}`
-    case 'Execute':
-      return m.maxRows === 0 ? 'Execute' : `Execute ${m.maxRows}`
-    default:
-      return m.type
-  }
-}
+export { frontendLabel as label } from '../../support/backend-encoder.js'
+import { frontendLabel as label } from '../../support/backend-encoder.js'
 
 /** The wire of one unnamed extended query (prepare: false). */
 export function unnamed(sql: string): string[] {
