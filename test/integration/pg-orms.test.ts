@@ -226,3 +226,105 @@ describe('the README example for ORMs', () => {
     expect(out, out.stderr).toMatchObject({ code: 0, stdout: '42\n' })
   })
 })
+
+describe('TypeORM (driver: pgline/pg) on pgline/pg', () => {
+  it('synchronize, repository CRUD, a relation join, transactions, a unique violation, types, 50 concurrent queries', async () => {
+    const { DataSource, EntitySchema } = await import('typeorm')
+    const users = uniqueName('to_users')
+    const posts = uniqueName('to_posts')
+    const User = new EntitySchema<{ id: number; name: string; n: string | null; price: string | null; at: Date | null; doc: unknown; posts?: unknown[] }>({
+      name: users,
+      columns: {
+        id: { type: 'int', primary: true, generated: 'increment' },
+        name: { type: 'text', unique: true },
+        n: { type: 'bigint', nullable: true },
+        price: { type: 'numeric', nullable: true },
+        at: { type: 'timestamptz', nullable: true },
+        doc: { type: 'jsonb', nullable: true },
+      },
+      relations: { posts: { type: 'one-to-many', target: posts, inverseSide: 'user' } },
+    })
+    const Post = new EntitySchema<{ id: number; title: string; user?: unknown }>({
+      name: posts,
+      columns: { id: { type: 'int', primary: true, generated: 'increment' }, title: { type: 'text' } },
+      relations: { user: { type: 'many-to-one', target: users, joinColumn: true } },
+    })
+    const o = cfg()
+    const ds = new DataSource({ type: 'postgres', driver: pgf, host: o.host, port: o.port, username: o.user, password: o.password, database: o.database, entities: [User, Post], synchronize: true, poolSize: 5 })
+    await ds.initialize()
+    try {
+      const repo = ds.getRepository(User)
+      const alice = await repo.save({ name: 'alice', n: '9007199254740993', price: '12.50', at: AT, doc: { a: [1, null] } })
+      expect(await repo.findOneByOrFail({ id: alice.id })).toMatchObject({ name: 'alice', n: '9007199254740993', price: '12.50', at: AT, doc: { a: [1, null] } })
+      await ds.getRepository(Post).save({ title: 'hello', user: alice })
+      const withPosts = await repo.findOneOrFail({ where: { id: alice.id }, relations: { posts: true } })
+      expect(withPosts.posts).toMatchObject([{ title: 'hello' }])
+      expect((await repo.update({ name: 'alice' }, { price: '13' })).affected).toBe(1)
+
+      await ds.transaction(async (m) => {
+        await m.getRepository(User).save({ name: 'bob' })
+      })
+      await expect(
+        ds.transaction(async (m) => {
+          await m.getRepository(User).save({ name: 'carol' })
+          throw new Error('roll back')
+        }),
+      ).rejects.toThrow('roll back')
+      expect((await repo.find({ order: { name: 'ASC' } })).map((u) => u.name)).toEqual(['alice', 'bob'])
+
+      const dup = await repo.insert({ name: 'alice' }).catch((e: { driverError?: unknown }) => e.driverError ?? e)
+      expect(dup).toMatchObject({ code: '23505' })
+      expect((await repo.delete({ name: 'bob' })).affected).toBe(1)
+
+      const many = await Promise.all(Array.from({ length: 50 }, (_, i) => ds.query('select $1::int as v', [i])))
+      expect(many.map((r: { v: number }[]) => r[0]!.v)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    } finally {
+      await ds.query(`drop table if exists "${posts}", "${users}" cascade`)
+      await ds.destroy()
+    }
+  })
+})
+
+describe('Sequelize (dialectModule: pgline/pg) on pgline/pg', () => {
+  it('sync, model CRUD, an association join, transactions, a unique violation, types, 50 concurrent queries', async () => {
+    const { Sequelize, DataTypes, UniqueConstraintError } = await import('sequelize')
+    const o = cfg()
+    const seq = new Sequelize(o.database!, o.user!, o.password, { dialect: 'postgres', dialectModule: pgf, host: o.host, port: o.port, logging: false, pool: { max: 5 } })
+    const User = seq.define(uniqueName('sq_users'), {
+      name: { type: DataTypes.TEXT, unique: true, allowNull: false },
+      n: DataTypes.BIGINT,
+      price: DataTypes.DECIMAL,
+      at: DataTypes.DATE,
+      doc: DataTypes.JSONB,
+    })
+    const Post = seq.define(uniqueName('sq_posts'), { title: DataTypes.TEXT })
+    User.hasMany(Post, { foreignKey: 'ownerId' })
+    Post.belongsTo(User, { as: 'owner', foreignKey: 'ownerId' })
+    try {
+      await seq.sync()
+      const alice = await User.create({ name: 'alice', n: '9007199254740993', price: '12.50', at: AT, doc: { a: [1, null] } })
+      expect(alice.get({ plain: true })).toMatchObject({ name: 'alice', n: '9007199254740993', at: AT, doc: { a: [1, null] } })
+      await Post.create({ title: 'hello', ownerId: alice.get('id') })
+      const joined = await Post.findAll({ include: { model: User, as: 'owner' } })
+      expect(joined.map((p) => [p.get('title'), (p.get('owner') as { get(k: string): unknown }).get('name')])).toEqual([['hello', 'alice']])
+      await seq.transaction(async (t) => {
+        await User.create({ name: 'bob' }, { transaction: t })
+      })
+      await expect(
+        seq.transaction(async (t) => {
+          await User.create({ name: 'carol' }, { transaction: t })
+          throw new Error('roll back')
+        }),
+      ).rejects.toThrow('roll back')
+      expect((await User.findAll({ order: [['name', 'ASC']] })).map((u) => u.get('name'))).toEqual(['alice', 'bob'])
+      await expect(User.create({ name: 'alice' })).rejects.toBeInstanceOf(UniqueConstraintError)
+      expect(await User.destroy({ where: { name: 'bob' } })).toBe(1)
+      const many = await Promise.all(Array.from({ length: 50 }, (_, i) => seq.query('select $1::int as v', { bind: [i], plain: true })))
+      expect(many.map((r) => (r as { v: number }).v)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    } finally {
+      await Post.drop()
+      await User.drop()
+      await seq.close()
+    }
+  })
+})
