@@ -1,0 +1,152 @@
+// Prisma 7 through @prisma/adapter-pg on the drop-in pg: the adapter imports
+// pg by name and keeps a pool only when it is that pg's Pool, so this is the
+// way in for Prisma. A fresh project gets pgline's packed tarball, the
+// drop-in installed as pg, and Prisma's packages (from npm's cache where
+// npm ci put them, the registry otherwise); \`prisma generate\` runs from
+// the WebAssembly Prisma ships on npm (the schema-engine binary it looks for
+// up front is never run, so it is pointed at /bin/true). Then a script uses
+// Prisma as an application would and must end by itself.
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { optionsFor } from './_util.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env, timeout = 120_000): Promise<Run> {
+  // npm_* settings of an outer \`npm test\` would steer the inner npm.
+  const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !k.toLowerCase().startsWith('npm_')))
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd, env: clean, timeout }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
+    })
+  })
+}
+
+const version = async (pkg: string): Promise<string> => (JSON.parse(await readFile(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version
+
+const SCHEMA = `generator client {
+  provider = "prisma-client"
+  output   = "../generated"
+}
+
+datasource db {
+  provider = "postgresql"
+}
+
+model User {
+  id    Int      @id @default(autoincrement())
+  email String   @unique
+  n     BigInt?
+  price Decimal?
+  at    DateTime? @db.Timestamptz(3)
+  doc   Json?
+  tags  String[]
+  bin   Bytes?
+  posts Post[]
+}
+
+model Post {
+  id     Int    @id @default(autoincrement())
+  title  String
+  userId Int
+  user   User   @relation(fields: [userId], references: [id])
+}
+`
+
+const CONFIG = `import { defineConfig } from 'prisma/config'
+export default defineConfig({ schema: 'prisma/schema.prisma' })
+`
+
+const APP = `import pg from 'pg'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { PrismaClient, Prisma } from './generated/client.ts'
+
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 5 })
+if (!pool.constructor.name.includes('Pool') || pg.Pool !== (await import('pgline/pg')).Pool) throw new Error('pg is not the drop-in')
+const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+await prisma.$executeRawUnsafe('drop table if exists "Post", "User"')
+await prisma.$executeRawUnsafe('create table "User" (id serial primary key, email text not null unique, n int8, price numeric(65,30), at timestamptz(3), doc jsonb, tags text[] not null default \\'{}\\', bin bytea)')
+await prisma.$executeRawUnsafe('create table "Post" (id serial primary key, title text not null, "userId" int not null references "User"(id))')
+const at = new Date('2024-02-29T13:14:15.123Z')
+const alice = await prisma.user.create({
+  data: { email: 'alice@x', n: 9007199254740993n, price: new Prisma.Decimal('12.5'), at, doc: { a: [1, null] }, tags: ['x', 'y z'], bin: Buffer.from([1, 2, 3]), posts: { create: [{ title: 'hello' }] } },
+  include: { posts: true },
+})
+const check = (cond: boolean, what: string, v?: unknown) => { if (!cond) throw new Error(what + ': ' + JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))) }
+check(alice.n === 9007199254740993n && alice.price?.toString() === '12.5' && alice.at?.getTime() === at.getTime(), 'types', alice)
+check(JSON.stringify(alice.doc) === '{"a":[1,null]}' && alice.tags.join('|') === 'x|y z' && Buffer.from(alice.bin!).equals(Buffer.from([1, 2, 3])), 'json/array/bytes', alice)
+check(alice.posts.length === 1 && alice.posts[0]!.title === 'hello', 'nested create', alice.posts)
+const joined = await prisma.post.findMany({ include: { user: true } })
+check(joined[0]!.user.email === 'alice@x', 'join', joined)
+await prisma.user.update({ where: { id: alice.id }, data: { price: new Prisma.Decimal('13') } })
+await prisma.$transaction(async (tx) => { await tx.user.create({ data: { email: 'bob@x' } }) })
+const rolled = await prisma.$transaction(async (tx) => { await tx.user.create({ data: { email: 'carol@x' } }); throw new Error('roll back') }).catch((e: Error) => e.message)
+check(rolled === 'roll back', 'rollback', rolled)
+check((await prisma.user.count()) === 2, 'count after rollback')
+const dup = await prisma.user.create({ data: { email: 'alice@x' } }).catch((e: { code?: string }) => e.code)
+check(dup === 'P2002', 'unique violation as P2002', dup)
+const missing = await prisma.user.update({ where: { id: 999999 }, data: { email: 'z' } }).catch((e: { code?: string }) => e.code)
+check(missing === 'P2025', 'P2025', missing)
+const fk = await prisma.post.create({ data: { title: 't', userId: 424242 } }).catch((e: { code?: string }) => e.code)
+check(fk === 'P2003', 'P2003', fk)
+const many = await Promise.all(Array.from({ length: 50 }, (_, i) => prisma.$queryRaw<{ v: number }[]>\`select \${i}::int as v\`))
+check(many.every((r, i) => r[0]!.v === i), '50 concurrent', many.slice(0, 3))
+await prisma.$executeRawUnsafe('drop table "Post", "User"')
+await prisma.$disconnect()
+await pool.end()
+console.log('prisma: done')
+`
+
+let dir: string
+let app: string
+let setupError: Error | undefined
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pgline-prisma-'))
+  app = join(dir, 'app')
+  try {
+    const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT)
+    if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`)
+    const tarball = join(dir, (JSON.parse(pack.stdout) as { filename: string }[])[0]!.filename)
+    await mkdir(join(app, 'prisma'), { recursive: true })
+    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'prisma-on-pgline', version: '1.0.0', private: true, type: 'module' }))
+    const base = await run('npm', ['install', tarball, '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], app)
+    if (base.code !== 0) throw new Error(`npm install of the tarball failed:\n${base.stderr}`)
+    const prisma = [`@prisma/client@${await version('@prisma/client')}`, `@prisma/adapter-pg@${await version('@prisma/adapter-pg')}`, `prisma@${await version('prisma')}`]
+    const deps = await run('npm', ['install', 'pg@file:node_modules/pgline/compat/pg', ...prisma, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app, process.env, 170_000)
+    if (deps.code !== 0) throw new Error(`npm install of the drop-in and Prisma failed:\n${deps.stderr}`)
+    await writeFile(join(app, 'prisma', 'schema.prisma'), SCHEMA)
+    await writeFile(join(app, 'prisma.config.ts'), CONFIG)
+    await writeFile(join(app, 'app.ts'), APP)
+    const gen = await run(join(app, 'node_modules', '.bin', 'prisma'), ['generate'], app, { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', CHECKPOINT_DISABLE: '1' })
+    if (gen.code !== 0) throw new Error(`prisma generate failed:\n${gen.stdout}\n${gen.stderr}`)
+  } catch (err) {
+    setupError = err as Error
+  }
+}, 300_000)
+
+afterAll(async () => {
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+})
+
+describe('Prisma 7 on the drop-in pg', () => {
+  it('creates with nested writes, joins, updates, runs interactive transactions, maps unique, foreign-key and not-found errors to P2002/P2003/P2025, round-trips bigint, Decimal, timestamptz, Json, String[] and Bytes, and runs 50 queries at once', async () => {
+    if (setupError !== undefined) throw setupError
+    const o = optionsFor('scram')
+    const url = `postgres://${o.user}:${encodeURIComponent(o.password as string)}@${o.host}:${o.port}/${o.database}`
+    const tsx = join(ROOT, 'node_modules', '.bin', 'tsx')
+    const r = await run(tsx, ['app.ts'], app, { ...process.env, DATABASE_URL: url })
+    expect(r, r.stderr).toMatchObject({ code: 0 })
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('prisma: done')
+  })
+})
