@@ -100,7 +100,7 @@ const textFallback: Decoder = (buf, start, end) => buf.toString('utf8', start, e
  * force is that default, pgline's decoder (which reads the bytes without
  * making a string first, and parses JSON columns in batches) stands in for it.
  */
-const SAME_AS_PGLINE = new Set([16, 21, 23, 26, 700, 701, 114, 3802])
+const SAME_AS_PGLINE = new Set([16, 21, 23, 26, 700, 701, 114, 3802, 1184, 1000, 1005, 1007, 1021, 1022])
 
 function isDefaultParser(oid: number, parse: (value: string) => unknown): boolean {
   return !userText.has(oid) && textParsers.get(oid) === parse

@@ -39,6 +39,8 @@ const VALUES = [
   "select array['2024-01-02'::date] as a, array['{\"k\":1}'::jsonb] as b, array[1.5::float8] as c, array['\\x01'::bytea] as d, '[2:3]={7,8}'::int4[] as e",
   "select '(1.5,2)'::point as a, '<(1,2),3>'::circle as b, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid as c, '192.168.0.1/24'::inet as d, 12.34::money as e",
   "select 1 as x, 2 as x, 'dup' as \"?column?\"",
+  "select '1960-01-01 00:00:00.5+00'::timestamptz as a, '0044-03-15 12:00:00+01 BC'::timestamptz as b, '0099-01-01 00:00:00+00'::timestamptz as c, '2024-06-01 10:00:00.999999-07:30'::timestamptz as d, '1969-12-31 23:59:59.9999+00'::timestamptz as e",
+  "select '{{1,2},{NULL,4}}'::int2[] as a, '{1.5,NaN,Infinity,-Infinity}'::float8[] as b, '{0.1,3.4e38}'::float4[] as c, '{t,f,NULL}'::bool[] as d, '[0:1]={5,6}'::int4[] as e, '{}'::float8[] as f",
 ]
 
 describe('pgline/pg gives what node-postgres gives', () => {
@@ -292,6 +294,48 @@ describe('pgline/pg keeps secrets out of sight', () => {
     } finally {
       await client.end()
       await pool.end()
+    }
+  })
+})
+
+describe('pgline/pg configuration and pool hooks', () => {
+  it('falls back to the PG* environment when the config leaves things out', async () => {
+    const o = cfg()
+    const keys = ['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const
+    const saved = keys.map((k) => process.env[k])
+    Object.assign(process.env, { PGHOST: o.host, PGPORT: String(o.port), PGUSER: o.user, PGPASSWORD: o.password, PGDATABASE: o.database })
+    try {
+      const c = new facade.Client()
+      await c.connect()
+      expect((await c.query('select current_user as u, current_database() as d')).rows[0]).toEqual({ u: o.user, d: o.database })
+      await c.end()
+    } finally {
+      keys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])))
+    }
+  })
+
+  it("queries a pool's 'connect' handler issues run before the checkout's first query", async () => {
+    const pool = new facade.Pool({ ...cfg(), max: 1 })
+    pool.on('connect', (client: facade.Client) => {
+      void client.query("set application_name = 'set_on_connect'")
+    })
+    try {
+      expect((await pool.query('show application_name')).rows).toEqual([{ application_name: 'set_on_connect' }])
+    } finally {
+      await pool.end()
+    }
+  })
+
+  it('statement_timeout and application_name from the config reach the server; query_timeout cancels a query', async () => {
+    const c = new facade.Client({ ...cfg(), statement_timeout: 1234, application_name: 'pgf_app', query_timeout: 200 })
+    await c.connect()
+    try {
+      expect((await c.query('show statement_timeout')).rows[0].statement_timeout).toBe('1234ms')
+      expect((await c.query('show application_name')).rows[0].application_name).toBe('pgf_app')
+      await expect(c.query('select pg_sleep(5)')).rejects.toMatchObject({ code: '57014' })
+      expect((await c.query('select 1 as ok')).rows).toEqual([{ ok: 1 }])
+    } finally {
+      await c.end()
     }
   })
 })
