@@ -150,7 +150,7 @@ export class Client extends EventEmitter {
       conn.on('close', (err: PglineError | undefined) => {
         this._queryable = false
         if (err !== undefined && !this._ending) this.emit('error', toPgError(err))
-        this.emit('end')
+        this.emitEnd()
       })
       return conn
     })()
@@ -239,14 +239,23 @@ export class Client extends EventEmitter {
     this._ending = true
     const done = (async () => {
       const conn = this.conn ?? (this.opening !== undefined ? await this.opening.catch(() => undefined) : undefined)
-      if (conn === undefined) {
-        this.emit('end')
-        return
-      }
-      if (!conn.closed) await conn.close()
+      if (conn !== undefined && !conn.closed) await conn.close()
+      // close() is done once Terminate is sent; the socket's own close may come
+      // later, or never keep the process alive for it: 'end' is due now.
+      this._queryable = false
+      this.emitEnd()
     })()
     if (callback === undefined) return done
     done.then(() => callback(), (err: Error) => callback(err))
+  }
+
+  private endEmitted = false
+
+  /** 'end', once, whichever comes first: end() finishing or the connection closing. */
+  private emitEnd(): void {
+    if (this.endEmitted) return
+    this.endEmitted = true
+    this.emit('end')
   }
 
   /** For JSON.stringify and console.log: never the password. */

@@ -1,4 +1,4 @@
-// Prisma 7 through @prisma/adapter-pg on the drop-in pg: the adapter imports
+// Prisma 7 through @prisma/adapter-pg, pg-boss and Slonik on the drop-in pg: the adapter imports
 // pg by name and keeps a pool only when it is that pg's Pool, so this is the
 // way in for Prisma. A fresh project gets pgline's packed tarball, the
 // drop-in installed as pg, and Prisma's packages (from npm's cache where
@@ -107,6 +107,44 @@ await pool.end()
 console.log('prisma: done')
 `
 
+// pg-boss and Slonik load pg by name too: the same project runs them on the drop-in.
+const OTHERS_VERSIONS = ['pg-boss@10.4.2', 'slonik@47.3.2']
+
+const OTHERS = `import PgBoss from 'pg-boss'
+import { createPool, sql } from 'slonik'
+
+const url = process.env.DATABASE_URL
+const check = (cond, what, v) => { if (!cond) throw new Error(what + ': ' + JSON.stringify(v)) }
+
+// pg-boss: a queue, a job sent and worked, completed.
+const boss = new PgBoss({ connectionString: url, schema: 'pgboss_pgline' })
+boss.on('error', (e) => console.error('pg-boss error', e))
+await boss.start()
+await boss.createQueue('pgline_q')
+const id = await boss.send('pgline_q', { n: 41 })
+const got = new Promise((resolve) => boss.work('pgline_q', { pollingIntervalSeconds: 0.5 }, async ([job]) => resolve(job.data.n + 1)))
+check((await got) === 42, 'pg-boss job', id)
+await boss.stop({ graceful: true, wait: true })
+
+// Slonik: typed sql, a transaction, a unique violation it recognises.
+const pool = await createPool(url)
+await pool.query(sql.unsafe\`drop table if exists slonik_t\`)
+await pool.query(sql.unsafe\`create table slonik_t (id int primary key, v text, n int8, at timestamptz)\`)
+await pool.transaction(async (tx) => {
+  await tx.query(sql.unsafe\`insert into slonik_t values (1, \${'a'}, \${'9007199254740993'}, \${sql.timestamp(new Date('2024-02-29T13:14:15.123Z'))})\`)
+})
+const row = await pool.one(sql.unsafe\`select * from slonik_t where id = \${1}\`)
+check(row.v === 'a' && String(row.n) === '9007199254740993', 'slonik row', row)
+const { UniqueIntegrityConstraintViolationError } = await import('slonik')
+const dup = await pool.query(sql.unsafe\`insert into slonik_t values (1, 'b', null, null)\`).catch((e) => e)
+check(dup instanceof UniqueIntegrityConstraintViolationError, 'slonik unique', String(dup))
+const many = await Promise.all(Array.from({ length: 50 }, (_, i) => pool.oneFirst(sql.unsafe\`select \${i}::int\`)))
+check(many.every((v, i) => v === i), 'slonik 50', many.slice(0, 3))
+await pool.query(sql.unsafe\`drop table slonik_t\`)
+await pool.end()
+console.log('others: done')
+`
+
 let dir: string
 let app: string
 let setupError: Error | undefined
@@ -123,11 +161,12 @@ beforeAll(async () => {
     const base = await run('npm', ['install', tarball, '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], app)
     if (base.code !== 0) throw new Error(`npm install of the tarball failed:\n${base.stderr}`)
     const prisma = [`@prisma/client@${await version('@prisma/client')}`, `@prisma/adapter-pg@${await version('@prisma/adapter-pg')}`, `prisma@${await version('prisma')}`]
-    const deps = await run('npm', ['install', 'pg@file:node_modules/pgline/compat/pg', ...prisma, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app, process.env, 170_000)
+    const deps = await run('npm', ['install', 'pg@file:node_modules/pgline/compat/pg', ...prisma, ...OTHERS_VERSIONS, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app, process.env, 170_000)
     if (deps.code !== 0) throw new Error(`npm install of the drop-in and Prisma failed:\n${deps.stderr}`)
     await writeFile(join(app, 'prisma', 'schema.prisma'), SCHEMA)
     await writeFile(join(app, 'prisma.config.ts'), CONFIG)
     await writeFile(join(app, 'app.ts'), APP)
+    await writeFile(join(app, 'others.mjs'), OTHERS)
     const gen = await run(join(app, 'node_modules', '.bin', 'prisma'), ['generate'], app, { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', CHECKPOINT_DISABLE: '1' })
     if (gen.code !== 0) throw new Error(`prisma generate failed:\n${gen.stdout}\n${gen.stderr}`)
   } catch (err) {
@@ -137,6 +176,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+})
+
+describe('pg-boss and Slonik on the drop-in pg', () => {
+  it('pg-boss starts, sends, works and stops a job; Slonik runs typed sql, a transaction, recognises a unique violation and 50 queries at once; the script exits by itself', async () => {
+    if (setupError !== undefined) throw setupError
+    const o = optionsFor('superuser')
+    const url = `postgres://${o.user}:${encodeURIComponent(o.password as string)}@${o.host}:${o.port}/${o.database}`
+    const r = await run(process.execPath, ['others.mjs'], app, { ...process.env, DATABASE_URL: url })
+    expect(r, r.stderr).toMatchObject({ code: 0 })
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('others: done')
+  })
 })
 
 describe('Prisma 7 on the drop-in pg', () => {
