@@ -146,6 +146,7 @@ export class Client extends EventEmitter {
       this._connecting = false
       this._connected = true
       for (const [name, value] of conn.parameters) this.connection.emit('parameterStatus', { parameterName: name, parameterValue: value })
+      this.emit('connect')
       conn.on('notification', (n) => this.emit('notification', { processId: n.processId, channel: n.channel, payload: n.payload }))
       conn.on('close', (err: PglineError | undefined) => {
         this._queryable = false

@@ -168,7 +168,10 @@ describe('pgline/pg types', () => {
 describe('pgline/pg client and pool behaviour', () => {
   it('callbacks: connect(cb), query(text, cb), query(text, values, cb), end(cb)', async () => {
     const c = new facade.Client(cfg())
+    const connected = new Promise<void>((resolve) => c.once('connect', () => resolve()))
+    const ended = new Promise<void>((resolve) => c.once('end', () => resolve()))
     await new Promise<void>((resolve, reject) => c.connect((err) => (err ? reject(err) : resolve())))
+    await connected
     const r1 = await new Promise<facade.QueryResult>((resolve, reject) => c.query('select 1 as n', (err, r) => (err ? reject(err) : resolve(r))))
     expect(r1.rows).toEqual([{ n: 1 }])
     const r2 = await new Promise<facade.QueryResult>((resolve, reject) => c.query('select $1::int as n', [2], (err, r) => (err ? reject(err) : resolve(r))))
@@ -177,6 +180,7 @@ describe('pgline/pg client and pool behaviour', () => {
     expect(e).toBeInstanceOf(facade.DatabaseError)
     expect(c.processID).toBeGreaterThan(0)
     await new Promise<void>((resolve, reject) => c.end((err) => (err ? reject(err) : resolve())))
+    await ended
     await expect(c.query('select 1')).rejects.toThrow(/not queryable/)
   })
 
