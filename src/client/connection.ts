@@ -17,7 +17,7 @@ import { Engine } from '../session/engine.js'
 import type { Description } from '../session/ops/describe.js'
 import type { Op } from '../session/pending.js'
 import { checkResultFormat, type QueryOptions } from '../session/query-options.js'
-import { Session, type Notification, type StartupSettings } from '../session/session.js'
+import { Session, type Notification, type Request, type StartupSettings } from '../session/session.js'
 import type { CachedStatement } from '../session/statement-cache.js'
 import type { Wire } from '../session/wire.js'
 import { sendCancel } from '../transport/cancel.js'
@@ -36,7 +36,7 @@ import { runTransaction, type Transaction, type TransactionHost, type Transactio
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import type { CopyIn, CopyOut } from './copy.js'
 import type { CopyOptions } from './copy-setup.js'
-import { copyFrom, copyTo, openStream, type HeldHost } from './held.js'
+import { copyFrom, copyTo, exchange, openStream, type HeldHost } from './held.js'
 import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
 import type { RowStream, StreamOptions } from './stream.js'
 import { Watchdog } from './watchdog.js'
@@ -50,6 +50,9 @@ type Listener<T> = (value: T) => void
 const EMPTY: readonly unknown[] = []
 const NO_OPTIONS: QueryOptions = {}
 const DEFAULT_CANCEL_GRACE = 5_000
+
+/** The key of Connection's hook for pgline/pg (see [EXCHANGE] below). */
+export const EXCHANGE: unique symbol = Symbol('pgline.exchange')
 
 export class Connection {
   /** The connection's type map: register codecs here to affect only this connection. */
@@ -531,6 +534,15 @@ export class Connection {
   copyFrom(sql: string, source: AsyncIterable<unknown> | Iterable<unknown>, options?: CopyOptions): Promise<number>
   copyFrom(sql: string, a?: CopyOptions | AsyncIterable<unknown> | Iterable<unknown>, b?: CopyOptions): Promise<CopyIn | number> {
     return copyFrom(this.held, undefined, sql, a, b)
+  }
+
+  /**
+   * For pgline/pg's node-postgres submittables: gives the connection to `req`
+   * until its ReadyForQuery. `start` writes its first messages; it may write
+   * more through the Wire meanwhile. Keyed by a symbol: not public API.
+   */
+  [EXCHANGE](sql: string, req: Request, start: (wire: Wire) => void): Promise<void> {
+    return exchange(this.held, sql, req, start)
   }
 
   /**

@@ -140,6 +140,14 @@ export function copyTo(host: HeldHost, parent: object | undefined, sql: string, 
   )
 }
 
+/** A request that writes its own messages (pgline/pg's submittables), holding the connection until its ReadyForQuery. */
+export function exchange(host: HeldHost, sql: string, req: Request, start: (wire: Wire) => void): Promise<void> {
+  return runHeld(host, undefined, req, sql, { signal: undefined, timeout: 0 }, (token, ended) => host.run(token, { kind: 'exchange', sql, req, write: () => start(host.wire), ended }), {
+    stop: () => undefined,
+    cancel: () => host.engine.cancelRunning(req),
+  })
+}
+
 /** Column type OIDs of a COPY: the ones given (OIDs or type names), or described from its table or query. */
 async function columnTypes(host: HeldHost, sql: string, given: readonly (number | string)[] | undefined, parent: object | undefined): Promise<number[] | undefined> {
   if (given !== undefined) {

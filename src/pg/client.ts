@@ -4,7 +4,7 @@
 // each with its own Sync, so an error stays with its query).
 
 import { EventEmitter } from 'node:events'
-import { Connection, connect } from '../client/connection.js'
+import { Connection, EXCHANGE, connect } from '../client/connection.js'
 import type { ConnectionOptions } from '../client/connection-options.js'
 import { quoteIdentifier } from '../client/quote.js'
 import type { Notice } from '../config/notice.js'
@@ -15,6 +15,7 @@ import { toPgError } from './errors.js'
 import type { PglineSubmittable } from './cursor.js'
 import { Result, type QueryResult } from './result.js'
 import { TypeOverrides, typeMapFor, type TypeSource } from './types.js'
+import { ProtocolConnection, SubmitRequest } from './submit.js'
 import { prepareValues } from './values.js'
 
 export interface QueryConfig {
@@ -61,17 +62,18 @@ export function hideSecrets(config: { password?: unknown; connectionString?: str
   }
 }
 
-/** Stands in for node-postgres's internal connection, for code that listens to it (Sequelize waits for parameterStatus). */
-class ConnectionEvents extends EventEmitter {}
-
 export class Client extends EventEmitter {
   /** Where it connects, as node-postgres exposes it. */
   readonly user: string | undefined
   readonly database: string | undefined
   readonly host: string | undefined
   readonly port: number | undefined
-  /** node-postgres's internal connection; here only an emitter of parameterStatus. */
-  readonly connection = new ConnectionEvents()
+  /**
+   * node-postgres's internal connection: an emitter of parameterStatus
+   * (Sequelize waits for it) and of a running submittable's messages, with
+   * the writers pg-cursor and pg-query-stream call.
+   */
+  readonly connection = new ProtocolConnection(() => void this.end().catch(() => undefined))
   _ending = false
   _connecting = false
   _connected = false
@@ -180,29 +182,72 @@ export class Client extends EventEmitter {
   }
 
   private submit(s: Submittable): Submittable {
+    const turn = this.takeTurn()
+    const connection = async (): Promise<Connection> => {
+      if (turn.before !== undefined) await turn.before
+      if (this._ending) throw new Error('Client was closed and is not queryable')
+      const conn = this.conn ?? (this.opening !== undefined ? await this.opening.catch(() => undefined) : await this.waitForConnect())
+      if (conn === undefined || !this._queryable) throw new Error('Client has encountered a connection error and is not queryable')
+      return conn
+    }
     const own = s as Partial<PglineSubmittable>
     if (typeof own.pglineSubmit === 'function') {
-      own.pglineSubmit(
-        Promise.resolve({
-          connection: async () => {
-            const conn = this.conn ?? (this.opening !== undefined ? await this.opening : await this.waitForConnect())
-            if (conn === undefined || !this._queryable) throw new Error('Client has encountered a connection error and is not queryable')
-            return conn
-          },
-          types: this.source,
-        }),
-      )
+      own.pglineSubmit(Promise.resolve({ connection, types: this.source, release: turn.release }))
       return s
     }
-    const err = new Error("pgline/pg: node-postgres's own submittables (pg-cursor, pg-query-stream, pg-copy-streams) drive its internal connection and cannot run here; use Cursor and QueryStream from pgline/pg, or pgline's stream() and copyFrom()/copyTo()")
-    const handler = (s as { handleError?: (e: Error) => void }).handleError
-    queueMicrotask(() => (typeof handler === 'function' ? handler.call(s, err) : this.emit('error', err)))
+    // node-postgres's own (pg-cursor, pg-query-stream...): it drives the connection itself.
+    const handlers = s as Submittable & { text?: unknown; _result?: { _types?: unknown }; handleError?: (e: unknown, c: unknown) => void }
+    // As node-postgres: a result without type parsers of its own takes the client's.
+    if (handlers._result !== null && typeof handlers._result === 'object' && !handlers._result._types) handlers._result._types = this.source
+    const sql = typeof handlers.text === 'string' ? handlers.text : ''
+    const req = new SubmitRequest(handlers, this.connection, sql, (err) => this.emit('error', err))
+    void req.done.then(turn.release)
+    connection()
+      .then((conn) => conn[EXCHANGE](sql, req, (wire) => req.start(wire)))
+      .catch((err: unknown) => {
+        req.refused()
+        const e = toPgError(err)
+        if (typeof handlers.handleError === 'function') handlers.handleError(e, this.connection)
+        else this.emit('error', e)
+      })
     return s
   }
+
+  /**
+   * A submittable's turn: it starts after the one before has let the
+   * connection go, and queries issued meanwhile wait for it.
+   */
+  private takeTurn(): { before: Promise<void> | undefined; release: () => void } {
+    const before = this.barrier
+    let resolve!: () => void
+    const barrier = new Promise<void>((r) => (resolve = r))
+    this.barrier = barrier
+    const release = (): void => {
+      this.turns.delete(release)
+      if (this.barrier === barrier) this.barrier = undefined
+      resolve()
+    }
+    this.turns.add(release)
+    return { before, release }
+  }
+
+  /** The releases of submittables not done yet: once the client ends, nothing waits for them. */
+  private readonly turns = new Set<() => void>()
+
+  private releaseTurns(): void {
+    for (const release of [...this.turns]) release()
+  }
+
+  /**
+   * While a node-postgres submittable has the connection (a cursor between
+   * reads), later queries wait for it to let go, as they queue behind it in pg.
+   */
+  private barrier: Promise<void> | undefined
 
   private async run(config: QueryConfig): Promise<QueryResult> {
     if (typeof config.text !== 'string') throw new TypeError('Client was passed a null or undefined query')
     if (this._ending) throw new Error('Client was closed and is not queryable')
+    if (this.barrier !== undefined) await this.barrier
     const conn = this.conn ?? (this.opening !== undefined ? await this.opening.catch(() => undefined) : await this.waitForConnect())
     if (conn === undefined || !this._queryable) throw new Error('Client has encountered a connection error and is not queryable')
     const types = config.types === undefined ? undefined : typeMapFor(config.types)
@@ -211,8 +256,8 @@ export class Client extends EventEmitter {
       // As node-postgres: the simple protocol without parameters (several statements allowed), else the extended one.
       if (config.name === undefined && (config.values === undefined || config.values.length === 0)) {
         const results = await conn.simpleQuery(config.text, arrays ? { rowMode: 'array', types } : { types })
-        const out = results.map((r) => new Result(r as PglineResult<unknown>, arrays))
-        if (out.length === 0) return new Result(undefined, arrays)
+        const out = results.map((r) => Result.of(r as PglineResult<unknown>, arrays))
+        if (out.length === 0) return Result.of(undefined, arrays)
         return (out.length === 1 ? out[0] : out) as QueryResult
       }
       const values = prepareValues(config.values)
@@ -223,7 +268,7 @@ export class Client extends EventEmitter {
         // only an unnamed statement allows (a prepared one has its parameter types fixed).
         prepare: (config.name !== undefined || this.config.prepare !== false) && !values.some(Buffer.isBuffer),
       } as never)
-      return new Result(r as PglineResult<unknown>, arrays)
+      return Result.of(r as PglineResult<unknown>, arrays)
     } catch (err) {
       throw toPgError(err)
     }
@@ -254,6 +299,7 @@ export class Client extends EventEmitter {
 
   /** 'end', once, whichever comes first: end() finishing or the connection closing. */
   private emitEnd(): void {
+    this.releaseTurns()
     if (this.endEmitted) return
     this.endEmitted = true
     this.emit('end')

@@ -19,6 +19,8 @@ export interface CursorConfig {
 export interface CursorHost {
   connection(): Promise<Connection>
   types: TypeSource
+  /** The cursor is done with the connection: queries that waited for it go on. */
+  release(): void
 }
 
 /** Rows of one statement, pulled in batches from a portal. */
@@ -37,7 +39,13 @@ class RowSource {
     if (this.done) return []
     if (this.iterator === undefined) {
       const host = await this.host
-      const conn = await host.connection()
+      let conn: Connection
+      try {
+        conn = await host.connection()
+      } catch (err) {
+        this.finish()
+        throw err
+      }
       const stream = conn.stream(this.text, prepareValues(this.values), {
         batchSize: Math.max(1, n),
         rowMode: this.config.rowMode === 'array' ? 'array' : 'object',
@@ -50,13 +58,13 @@ class RowSource {
       while (rows.length < n) {
         const next = await this.iterator.next()
         if (next.done === true) {
-          this.done = true
+          this.finish()
           break
         }
         rows.push(next.value)
       }
     } catch (err) {
-      this.done = true
+      this.finish()
       throw toPgError(err)
     }
     return rows
@@ -65,7 +73,16 @@ class RowSource {
   async close(): Promise<void> {
     this.done = true
     // Ends the portal (Close and Sync) and gives the connection back.
-    await this.iterator?.return?.()
+    try {
+      await this.iterator?.return?.()
+    } finally {
+      this.finish()
+    }
+  }
+
+  private finish(): void {
+    this.done = true
+    void this.host.then((h) => h.release())
   }
 }
 

@@ -1,8 +1,11 @@
 // node-postgres's query result: own properties command, rowCount, oid, rows
 // and fields (TypeORM checks hasOwnProperty('rows')), fields described as
-// node-postgres describes them.
+// node-postgres describes them. The class also has pg's row-building API
+// (addFields, parseRow, addCommandComplete), which pg-cursor uses through
+// the `pg/lib/result.js` path the drop-in ships.
 
 import type { Field as PglineField, Result as PglineResult } from '../types/result.js'
+import { getTypeParser, type TypeSource } from './types.js'
 
 export interface FieldDef {
   name: string
@@ -22,7 +25,7 @@ export interface QueryResult<R = any> {
   fields: FieldDef[]
 }
 
-function fieldDef(f: PglineField): FieldDef {
+export function fieldDef(f: PglineField): FieldDef {
   return {
     name: f.name,
     tableID: f.tableOid,
@@ -34,23 +37,85 @@ function fieldDef(f: PglineField): FieldDef {
   }
 }
 
+type Parser = (value: any) => unknown
+
+// A command tag: its word, then one number (rows) or two (an INSERT's oid, then rows).
+const TAG = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
+
 export class Result<R = any> implements QueryResult<R> {
-  command: string
-  rowCount: number | null
-  oid: number | null
-  rows: R[]
-  fields: FieldDef[]
+  command: string = null as unknown as string
+  rowCount: number | null = null
+  oid: number | null = null
+  rows: R[] = []
+  fields: FieldDef[] = []
+  _parsers: Parser[] | undefined = undefined
+  _types: TypeSource | undefined
+  RowCtor = null
   rowAsArray: boolean
 
-  constructor(r: PglineResult<unknown> | undefined, rowAsArray = false) {
+  /** As node-postgres's: an empty result that addFields/parseRow/addCommandComplete fill. */
+  constructor(rowMode?: string, types?: TypeSource) {
+    this._types = types
+    this.rowAsArray = rowMode === 'array'
+  }
+
+  /** A result from pgline's own. */
+  static of<R>(r: PglineResult<unknown> | undefined, rowAsArray: boolean): Result<R> {
+    const out = new Result<R>(rowAsArray ? 'array' : undefined)
+    if (r === undefined) return out
     // node-postgres names a command by the tag's first word ('CREATE', not
-    // 'CREATE TABLE'), has null for an empty query, and an INSERT's oid is 0 since PostgreSQL 12.
-    const tag = r?.command
-    this.command = (tag ? tag.split(' ', 1)[0] : null) as string
-    this.rowCount = r === undefined ? null : r.rowCount
-    this.oid = r?.command === 'INSERT' ? 0 : null
-    this.rows = (r?.rows ?? []) as R[]
-    this.fields = r === undefined ? [] : r.fields.map(fieldDef)
-    this.rowAsArray = rowAsArray
+    // 'CREATE TABLE') and an INSERT's oid is 0 since PostgreSQL 12.
+    const tag = r.command
+    out.command = (tag ? tag.split(' ', 1)[0] : null) as string
+    out.rowCount = r.rowCount
+    out.oid = tag === 'INSERT' ? 0 : null
+    out.rows = r.rows as R[]
+    out.fields = r.fields.map(fieldDef)
+    return out
+  }
+
+  addCommandComplete(msg: { text?: string; command?: string }): void {
+    const tag = msg.text ?? msg.command ?? ''
+    const m = TAG.exec(tag)
+    if (m === null) return
+    this.command = m[1]!
+    if (m[3] !== undefined) {
+      this.oid = parseInt(m[2]!, 10)
+      this.rowCount = parseInt(m[3], 10)
+    } else if (m[2] !== undefined) {
+      this.rowCount = parseInt(m[2], 10)
+    }
+  }
+
+  addFields(fields: FieldDef[]): void {
+    this.fields = fields
+    const parsers: Parser[] = new Array(fields.length)
+    const types = this._types
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!
+      const format = f.format === 'binary' ? 'binary' : 'text'
+      parsers[i] = (types === undefined ? getTypeParser(f.dataTypeID, format) : types.getTypeParser(f.dataTypeID, format)) as Parser
+    }
+    this._parsers = parsers
+  }
+
+  /** One row from its raw values (text as strings, binary as Buffers, null for NULL). */
+  parseRow(values: readonly unknown[]): R {
+    const parsers = this._parsers ?? []
+    if (this.rowAsArray) {
+      const row: unknown[] = new Array(values.length)
+      for (let i = 0; i < values.length; i++) row[i] = values[i] === null ? null : (parsers[i] ?? String)(values[i])
+      return row as R
+    }
+    const row: Record<string, unknown> = {}
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      row[this.fields[i]!.name] = v === null ? null : (parsers[i] ?? String)(v)
+    }
+    return row as R
+  }
+
+  addRow(row: R): void {
+    this.rows.push(row)
   }
 }

@@ -19,6 +19,7 @@ import type { TypeMap } from '../types/type-map.js'
 import { Gates, type Gate, type GateReason } from './gates.js'
 import type { OpContext } from './ops/context.js'
 import { sendCopy } from './ops/copy.js'
+import { sendExchange } from './ops/exchange.js'
 import { sendDescribe } from './ops/describe.js'
 import { sendPipelined, sendPipelineSync } from './ops/pipeline.js'
 import { sendQuery, type QueryHooks, type QueryRequest } from './ops/query.js'
@@ -258,6 +259,8 @@ export class Engine implements OpContext {
         return sendStream(this, p as Pending<typeof p.op>)
       case 'copy':
         return sendCopy(this, p as Pending<typeof p.op>)
+      case 'exchange':
+        return sendExchange(this, p as Pending<typeof p.op>)
     }
   }
 
@@ -502,7 +505,7 @@ export class Engine implements OpContext {
    */
   abortHeld(req: Request, sql: string, reason: unknown, stopper: Stopper): AbortWatch | undefined {
     if (ORDER[this.lifecycle] >= ORDER.closed) return undefined
-    const queued = this.waiting.findIndex((p) => (p.op.kind === 'stream' || p.op.kind === 'copy') && p.op.req === req)
+    const queued = this.waiting.findIndex((p) => (p.op.kind === 'stream' || p.op.kind === 'copy' || p.op.kind === 'exchange') && p.op.req === req)
     if (queued !== -1) {
       const [p] = this.waiting.splice(queued, 1)
       this.finish(p!, canceledError(sql, reason ?? new InterfaceError('aborted'), false))

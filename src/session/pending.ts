@@ -23,6 +23,8 @@ import type { CachedStatement } from './statement-cache.js'
  * - stream: a portal read batch by batch; copy: a COPY through the simple protocol.
  *   Both hold the connection until their ReadyForQuery; `req` reads their
  *   replies for their handle, and `ended` runs when that arrives.
+ * - exchange: the same hold for a request that writes its own messages
+ *   (node-postgres's submittables, through pgline/pg).
  */
 export type Op =
   | { kind: 'extended'; sql: string; params: readonly unknown[]; options: QueryOptions; statement: CachedStatement | undefined }
@@ -32,6 +34,7 @@ export type Op =
   | { kind: 'describe'; sql: string; statement: CachedStatement | undefined }
   | { kind: 'stream'; sql: string; params: readonly unknown[]; types: TypeMap; req: Request; batchSize: number; ended: () => void }
   | { kind: 'copy'; sql: string; req: Request; ended: () => void }
+  | { kind: 'exchange'; sql: string; req: Request; write: () => void; ended: () => void }
 
 export type OpKind = Op['kind']
 

@@ -1,4 +1,7 @@
-// Prisma 7 through @prisma/adapter-pg, pg-boss and Slonik on the drop-in pg: the adapter imports
+// Every ORM on the drop-in pg, loaded by name, from CommonJS and ESM
+// (dropin/: Kysely with the real pg-cursor, Drizzle's URL form, Knex with
+// pg-query-stream, TypeORM, Sequelize, MikroORM), and Prisma 7 through
+// @prisma/adapter-pg, pg-boss and Slonik on the drop-in pg: the adapter imports
 // pg by name and keeps a pool only when it is that pg's Pool, so this is the
 // way in for Prisma. A fresh project gets pgline's packed tarball, the
 // drop-in installed as pg, and Prisma's packages (from npm's cache where
@@ -7,7 +10,7 @@
 // up front is never run, so it is pointed at /bin/true). Then a script uses
 // Prisma as an application would and must end by itself.
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -107,8 +110,11 @@ await pool.end()
 console.log('prisma: done')
 `
 
-// pg-boss and Slonik load pg by name too: the same project runs them on the drop-in.
-const OTHERS_VERSIONS = ['pg-boss@10.4.2', 'slonik@47.3.2']
+// What the ORM scripts use, at the versions npm ci installed here (so npm's cache has them).
+const LOCAL = ['kysely', 'drizzle-orm', 'knex', 'typeorm', 'sequelize', 'reflect-metadata', 'pg-cursor', 'pg-query-stream']
+// pg-boss, Slonik and MikroORM load pg by name too; they come from the registry
+// (MikroORM 6: its 7 wants Node 22).
+const REMOTE = { 'pg-boss': '10.4.2', slonik: '47.3.2', '@mikro-orm/core': '6.6.16', '@mikro-orm/postgresql': '6.6.16' }
 
 const OTHERS = `import PgBoss from 'pg-boss'
 import { createPool, sql } from 'slonik'
@@ -160,9 +166,17 @@ beforeAll(async () => {
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'prisma-on-pgline', version: '1.0.0', private: true, type: 'module' }))
     const base = await run('npm', ['install', tarball, '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], app)
     if (base.code !== 0) throw new Error(`npm install of the tarball failed:\n${base.stderr}`)
-    const prisma = [`@prisma/client@${await version('@prisma/client')}`, `@prisma/adapter-pg@${await version('@prisma/adapter-pg')}`, `prisma@${await version('prisma')}`]
-    const deps = await run('npm', ['install', 'pg@file:node_modules/pgline/compat/pg', ...prisma, ...OTHERS_VERSIONS, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app, process.env, 170_000)
-    if (deps.code !== 0) throw new Error(`npm install of the drop-in and Prisma failed:\n${deps.stderr}`)
+    // The drop-in under the name pg, and `overrides` so that a package pinning
+    // its own pg (MikroORM pins an exact version) gets the drop-in too.
+    const pkg = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; overrides?: Record<string, string> }
+    pkg.dependencies.pg = 'file:node_modules/pgline/compat/pg'
+    for (const name of ['@prisma/client', '@prisma/adapter-pg', 'prisma', ...LOCAL]) pkg.dependencies[name] = await version(name)
+    for (const [name, v] of Object.entries(REMOTE)) pkg.dependencies[name] = v
+    pkg.overrides = { pg: '$pg' }
+    await writeFile(join(app, 'package.json'), JSON.stringify(pkg, null, 2))
+    const deps = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app, process.env, 170_000)
+    if (deps.code !== 0) throw new Error(`npm install of the drop-in and the ORMs failed:\n${deps.stderr}`)
+    for (const f of ['scenarios.cjs', 'orms.cjs', 'orms.mjs']) await copyFile(join(ROOT, 'test', 'integration', 'dropin', f), join(app, f))
     await writeFile(join(app, 'prisma', 'schema.prisma'), SCHEMA)
     await writeFile(join(app, 'prisma.config.ts'), CONFIG)
     await writeFile(join(app, 'app.ts'), APP)
@@ -176,6 +190,36 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+})
+
+const dbUrl = (): string => {
+  const o = optionsFor('scram')
+  return `postgres://${o.user}:${encodeURIComponent(o.password as string)}@${o.host}:${o.port}/${o.database}`
+}
+
+/** Every directory named pg under node_modules that is a package (a nested real pg would quietly take the drop-in's place). */
+async function pgPackages(root: string): Promise<string[]> {
+  const entries = await readdir(join(root, 'node_modules'), { recursive: true })
+  return entries.filter((e) => e === 'pg/package.json' || e.endsWith('/node_modules/pg/package.json')).sort()
+}
+
+describe('the ORMs on the drop-in pg, each loading pg by name', () => {
+  it('no package got a pg of its own', async () => {
+    if (setupError !== undefined) throw setupError
+    expect(await pgPackages(app)).toEqual(['pg/package.json'])
+  })
+
+  for (const [script, last] of [
+    ['orms.cjs', 'cjs: done'],
+    ['orms.mjs', 'esm: done'],
+  ] as const) {
+    it(`${script}: Kysely (with pg-cursor), Drizzle (URL form), Knex (with pg-query-stream), TypeORM, Sequelize and MikroORM: schema, CRUD with returning, a join, transactions, a unique violation each recognises, streaming, the types, 50 at once; the script exits by itself`, async () => {
+      if (setupError !== undefined) throw setupError
+      const r = await run(process.execPath, [script], app, { ...process.env, DATABASE_URL: dbUrl() })
+      expect(r, r.stderr).toMatchObject({ code: 0 })
+      expect(r.stdout.trim().split('\n').at(-1)).toBe(last)
+    })
+  }
 })
 
 describe('pg-boss and Slonik on the drop-in pg', () => {

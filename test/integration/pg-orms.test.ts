@@ -203,6 +203,11 @@ describe('Knex (client pg, driver pgline/pg) on pgline/pg', () => {
       const dup = await knex(users).insert({ name: 'alice' }).catch((e: unknown) => e)
       expect(dup).toMatchObject({ code: '23505' })
       expect(await knex(posts).where({ title: 'hello' }).del()).toBe(1)
+      // Knex streams through pg-query-stream, which drives the connection itself.
+      const streamed: number[] = []
+      for await (const r of knex.select(knex.raw('g')).from(knex.raw('generate_series(1, 2500) g')).stream({ highWaterMark: 100 })) streamed.push((r as unknown as { g: number }).g)
+      expect(streamed.length).toBe(2500)
+      expect(streamed[2499]).toBe(2500)
       const many = await Promise.all(Array.from({ length: 50 }, (_, i) => knex.raw('select ?::int as v', [i])))
       expect(many.map((r) => r.rows[0].v)).toEqual(Array.from({ length: 50 }, (_, i) => i))
     } finally {
