@@ -15,6 +15,7 @@ import { toPgError } from './errors.js'
 import type { PglineSubmittable } from './cursor.js'
 import { Result, type QueryResult } from './result.js'
 import { TypeOverrides, typeMapFor, type TypeSource } from './types.js'
+import { Query } from './query.js'
 import { ProtocolConnection, SubmitRequest } from './submit.js'
 import { prepareValues } from './values.js'
 
@@ -165,11 +166,17 @@ export class Client extends EventEmitter {
     return this.opening
   }
 
+  query(query: Query, callback?: (err: Error | null, result?: QueryResult) => void): Query
   query<R = any>(text: string | QueryConfig, values?: readonly unknown[]): Promise<QueryResult<R>>
   query<R = any>(text: string | QueryConfig, callback: Callback<QueryResult<R>>): void
   query<R = any>(text: string | QueryConfig, values: readonly unknown[] | undefined, callback: Callback<QueryResult<R>>): void
   query<T extends Submittable>(submittable: T): T
-  query(a: string | QueryConfig | Submittable, b?: readonly unknown[] | Callback<QueryResult>, c?: Callback<QueryResult>): unknown {
+  query(a: string | QueryConfig | Submittable | Query, b?: readonly unknown[] | Callback<QueryResult>, c?: Callback<QueryResult>): unknown {
+    if (a instanceof Query) {
+      if (a.callback === undefined && typeof b === 'function') a.callback = b as never
+      a.settle(this.run({ text: a.text, values: a.values, name: a.name, rowMode: a.rowMode, types: a.types }))
+      return a
+    }
     if (a !== null && typeof a === 'object' && typeof (a as Submittable).submit === 'function') return this.submit(a as Submittable)
     const callback = typeof b === 'function' ? b : c
     const values = typeof b === 'function' ? undefined : b

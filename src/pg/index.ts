@@ -6,6 +6,7 @@ import { Client, escapeIdentifier, escapeLiteral } from './client.js'
 import { defaults } from './defaults.js'
 import { DatabaseError } from './errors.js'
 import { Pool } from './pool.js'
+import { Query } from './query.js'
 import { Result } from './result.js'
 import { Cursor, QueryStream } from './cursor.js'
 import { arrayParser, builtins, getTypeParser, setTypeParser, TypeOverrides } from './types.js'
@@ -16,6 +17,8 @@ export type { ClientConfig, SslConfig } from './config.js'
 export { defaults } from './defaults.js'
 export { DatabaseError } from './errors.js'
 export { Pool } from './pool.js'
+export { Query } from './query.js'
+export type { QueryInit } from './query.js'
 export type { PoolClient, PoolConfig } from './pool.js'
 export { Result } from './result.js'
 export type { FieldDef, QueryResult } from './result.js'
@@ -31,13 +34,6 @@ export const types = { getTypeParser, setTypeParser, arrayParser, builtins }
 /** No native bindings: pgline is the fast path. */
 export const native = null
 
-/** node-postgres's Query class, for code that checks `instanceof`; the facade runs query configs directly. */
-export class Query {
-  constructor(
-    readonly text: string,
-    readonly values?: readonly unknown[],
-  ) {}
-}
 
 /** The same object as a default export, as `require('pg')` gives. */
 const pg = { Client, Pool, DatabaseError, Result, Query, TypeOverrides, types, defaults, native, escapeIdentifier, escapeLiteral, Cursor, QueryStream }

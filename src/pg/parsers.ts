@@ -39,6 +39,51 @@ const DATE_TIME = /^(\d{1,})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.(
  * node-postgres does. 'infinity' gives Infinity; unparseable text stays text.
  */
 export function parseDateTime(v: string): Date | number | string {
+  return parseLocal(v) ?? parseDateTimeByPattern(v)
+}
+
+/** The value of v[from, to) as decimal digits, or -1 if one is not a digit. */
+function digitsAt(v: string, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const d = v.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
+}
+
+/**
+ * The common shapes without a zone, read without the regular expression (a
+ * wide result has one per row): 'YYYY-MM-DD' and 'YYYY-MM-DD HH:MM:SS[.f]'
+ * with a four-digit year from 100 on. Undefined for anything else, which
+ * parseDateTimeByPattern reads.
+ */
+function parseLocal(v: string): Date | undefined {
+  const n = v.length
+  if (n < 10 || v.charCodeAt(4) !== 45 /* - */ || v.charCodeAt(7) !== 45) return undefined
+  const year = digitsAt(v, 0, 4)
+  const month = digitsAt(v, 5, 7)
+  const day = digitsAt(v, 8, 10)
+  // Years before 100 need setFullYear (the Date constructor maps them to 19xx).
+  if (year < 100 || month < 0 || day < 0) return undefined
+  if (n === 10) return new Date(year, month - 1, day)
+  if (n < 19 || v.charCodeAt(10) !== 32 || v.charCodeAt(13) !== 58 /* : */ || v.charCodeAt(16) !== 58) return undefined
+  const hour = digitsAt(v, 11, 13)
+  const minute = digitsAt(v, 14, 16)
+  const second = digitsAt(v, 17, 19)
+  if (hour < 0 || minute < 0 || second < 0) return undefined
+  let ms = 0
+  if (n > 19) {
+    if (v.charCodeAt(19) !== 46 /* . */ || n === 20 || digitsAt(v, 20, n) < 0) return undefined
+    const kept = Math.min(3, n - 20)
+    ms = digitsAt(v, 20, 20 + kept) * (kept === 1 ? 100 : kept === 2 ? 10 : 1)
+  }
+  return new Date(year, month - 1, day, hour, minute, second, ms)
+}
+
+/** parseDateTime for every shape: years before 100 or past 9999, BC, zones. */
+export function parseDateTimeByPattern(v: string): Date | number | string {
   if (v === 'infinity') return Infinity
   if (v === '-infinity') return -Infinity
   const m = DATE_TIME.exec(v)

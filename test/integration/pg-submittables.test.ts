@@ -229,6 +229,28 @@ describe('pg-copy-streams on pgline/pg', () => {
   })
 })
 
+describe("node-postgres's Query", () => {
+  it("emits 'row' for each row and 'end' with the result", async () => {
+    const q = client.query(new facade.Query('select g from generate_series(1, 3) g where g > $1', [0]))
+    expect(q).toBeInstanceOf(facade.Query)
+    const rows: unknown[] = []
+    q.on('row', (row: unknown) => rows.push(row))
+    const [result] = (await once(q, 'end')) as [facade.QueryResult]
+    expect(rows).toEqual([{ g: 1 }, { g: 2 }, { g: 3 }])
+    expect(result.rowCount).toBe(3)
+  })
+
+  it("gives its error to its callback, or else to 'error'", async () => {
+    const viaCallback = await new Promise<unknown>((resolve) => client.query(new facade.Query('select 1/0', (err) => resolve(err))))
+    expect((viaCallback as facade.DatabaseError).code).toBe('22012')
+    const q = client.query(new facade.Query({ text: 'select 1/0' }))
+    const [viaEvent] = await once(q, 'error').catch((e: unknown) => [e])
+    expect((viaEvent as facade.DatabaseError).code).toBe('22012')
+    const [r] = (await once(client.query(new facade.Query({ text: 'select 1 as a', rowMode: 'array' })), 'end')) as [facade.QueryResult]
+    expect(r.rows).toEqual([[1]])
+  })
+})
+
 describe('a submittable without handleError', () => {
   it("its error reaches the client's 'error' event", async () => {
     const c = await fresh()
