@@ -16,7 +16,7 @@ const EMPTY: readonly unknown[] = []
 
 /** `open()` says whether the connection still takes queries (a DEALLOCATE on a closed one is pointless). */
 export async function prepareStatement(runner: Runner, sql: string, open: () => boolean): Promise<PreparedStatement> {
-  const stmt: CachedStatement = { name: `pgline_p${++preparedCounter}`, key: sql, ready: false, paramOids: [], fields: null, resultFormats: [], used: 0 }
+  const stmt: CachedStatement = { name: `pgline_p${++preparedCounter}`, key: sql, ready: false, paramOids: [], fields: null, resultFormats: [], formatsVersion: -1, used: 0 }
   const d = (await runner.run(undefined, { kind: 'describe', sql, statement: stmt })) as Description
   let closed = false
   return {

@@ -14,6 +14,8 @@ export interface CachedStatement {
   /** Result fields with the format we ask for; null for a statement without rows. */
   fields: Field[] | null
   resultFormats: number[]
+  /** The type map version `fields`' formats were chosen against (a codec registered since may change them). */
+  formatsVersion: number
   /** Decode plans by row mode, for the connection's own type map (built once, reused per execution). */
   plans?: Map<string, import('../types/result.js').RowDecoder>
   /** The type map version the plans were built against. */
@@ -27,7 +29,26 @@ export function describeInto(stmt: CachedStatement, paramOids: number[], fields:
   stmt.paramOids = paramOids
   stmt.fields = withFormats(fields, types)
   stmt.resultFormats = formatsOf(stmt.fields)
+  stmt.formatsVersion = types.version
   stmt.ready = true
+}
+
+/**
+ * The fields, with their formats, to ask for when running `stmt` with the
+ * type map `types` (the query's) on a connection whose own map is `own`. The
+ * statement's were chosen with `own` when it was described; a per-query map,
+ * a format asked for, or a codec registered since may choose differently, and
+ * asking for a format the query's map cannot decode as the caller meant would
+ * change values silently (a text-only decoder skipped for the parent's binary one).
+ */
+export function fieldsFor(stmt: CachedStatement, types: TypeMap, own: TypeMap, format: 'auto' | 'text' | 'binary'): Field[] | null {
+  if (format !== 'auto' || types !== own) return withFormats(stmt.fields, types, format)
+  if (stmt.formatsVersion !== own.version) {
+    stmt.fields = withFormats(stmt.fields, own)
+    stmt.resultFormats = formatsOf(stmt.fields)
+    stmt.formatsVersion = own.version
+  }
+  return stmt.fields
 }
 
 /** Result fields with the formats we ask for: binary where the type map has a binary decoder (see QueryOptions.resultFormat). */
@@ -87,6 +108,7 @@ export class StatementCache {
       paramOids: [],
       fields: null,
       resultFormats: [],
+      formatsVersion: -1,
       used: ++this.clock,
     }
     this.map.set(key, s)

@@ -1,7 +1,7 @@
 // User-defined and extension types loaded by name: enums, composites
 // (nested), domains, custom ranges, hstore, citext, and user codecs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ParameterError, type Connection } from '../../src/index.js'
+import { ParameterError, TypeMap, type Connection } from '../../src/index.js'
 import { connectAs, uniqueName } from './_util.js'
 
 let conn: Connection
@@ -100,5 +100,44 @@ describe('type options per connection', () => {
     await expect(c.query('select 9007199254740993::int8 as big')).rejects.toThrow(/int8 value 9007199254740993 does not fit/)
     expect((await conn.query('select 42::int8 as i')).rows[0]!.i).toBe(42n)
     await c.close()
+  })
+})
+
+describe('a decoder given after a statement was prepared, or for one query only', () => {
+  // A cached statement asks for the formats chosen when it was described; a
+  // text-only decoder registered later, or passed in a query's own type map,
+  // must still be the one that decodes (not the parent's binary decoder).
+  const textOnly = (buf: Buffer, start: number, end: number): string => `text:${buf.toString('utf8', start, end)}`
+  const SQL = "select '1 day'::interval as i, '2024-02-29 13:14:15+00'::timestamptz as t, $1::int as n"
+
+  it("a query's own type map decides the formats of a cached statement", async () => {
+    const c = await connectAs('scram')
+    try {
+      const before = await c.query(SQL, [1])
+      expect(before.rows[0]!.i).not.toBe('text:1 day')
+      const types = new TypeMap(c.types)
+      types.registerDecoder(1186, 0, textOnly)
+      types.registerDecoder(1184, 0, textOnly)
+      const own = await c.query(SQL, [1], { types })
+      expect(own.rows[0]).toEqual({ i: 'text:1 day', t: 'text:2024-02-29 13:14:15+00', n: 1 })
+      // The statement itself is untouched: the connection's map still reads it as before.
+      expect((await c.query(SQL, [1])).rows[0]).toEqual(before.rows[0])
+      // In a pipeline too.
+      const [piped] = await c.pipeline(async (p) => [await p.query(SQL, [2], { types })])
+      expect(piped!.rows[0]).toEqual({ i: 'text:1 day', t: 'text:2024-02-29 13:14:15+00', n: 2 })
+    } finally {
+      await c.close()
+    }
+  })
+
+  it("a decoder registered on the connection's map after the statement was cached is used from then on", async () => {
+    const c = await connectAs('scram')
+    try {
+      expect((await c.query(SQL, [1])).rows[0]!.i).not.toBe('text:1 day')
+      c.types.registerDecoder(1186, 0, textOnly)
+      expect((await c.query(SQL, [1])).rows[0]!.i).toBe('text:1 day')
+    } finally {
+      await c.close()
+    }
   })
 })

@@ -12,7 +12,7 @@ import type { RowDecoder } from '../../types/result.js'
 import { encodeTyped, encodeUntyped } from '../params.js'
 import type { Op, Pending } from '../pending.js'
 import type { Request } from '../session.js'
-import { describeInto, formatsOf, withFormats, type CachedStatement } from '../statement-cache.js'
+import { describeInto, fieldsFor, formatsOf, type CachedStatement } from '../statement-cache.js'
 import type { OpContext } from './context.js'
 import { QueryRequest, type QueryHooks } from './query.js'
 
@@ -141,7 +141,7 @@ export function sendPipelined(ctx: OpContext, p: Pending<Extract<Op, { kind: 'pi
   let fields: CachedStatement['fields'] | undefined
   let plan: RowDecoder | undefined
   if (stmt?.ready) {
-    fields = p.format === 'auto' ? stmt.fields : withFormats(stmt.fields, p.types, p.format)
+    fields = fieldsFor(stmt, p.types, ctx.types, p.format)
     fe.bind(w, '', stmt.name, bind.formats, bind.values, fields === stmt.fields ? stmt.resultFormats : formatsOf(fields))
     if (fields === stmt.fields) plan = ctx.planFor(stmt, p)
   } else if (p.prepare && stmt === undefined) {

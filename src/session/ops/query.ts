@@ -13,7 +13,7 @@ import { columnError, DecodeError, parseCommandTag, RowDecoder, type Field, type
 import * as fe from '../../protocol/frontend.js'
 import { encodeTyped, encodeUntyped } from '../params.js'
 import type { Op, Pending } from '../pending.js'
-import { describeInto, formatsOf, withFormats, type CachedStatement } from '../statement-cache.js'
+import { describeInto, fieldsFor, formatsOf, type CachedStatement } from '../statement-cache.js'
 import type { OpContext } from './context.js'
 import { DescribeRequest } from './describe.js'
 
@@ -243,7 +243,7 @@ function sendPrepared(ctx: OpContext, p: Pending<Extract<Op, { kind: 'extended' 
   }
   const w = ctx.writer
   ctx.closeEvicted()
-  const fields = p.format === 'auto' ? stmt.fields : withFormats(stmt.fields, p.types, p.format)
+  const fields = fieldsFor(stmt, p.types, ctx.types, p.format)
   fe.bind(w, '', stmt.name, bind.formats, bind.values, fields === stmt.fields ? stmt.resultFormats : formatsOf(fields))
   fe.execute(w, '', 0)
   fe.sync(w)
