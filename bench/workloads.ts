@@ -6,6 +6,7 @@
 import { BIG, USERS } from './data.js'
 import { BIG_LOOKUP, explicitPipeline, INSERT, openPgline, POINT_SELECT } from './drivers.js'
 import { bulkWorkloads } from './bulk.js'
+import { ormWorkloads } from './orm.js'
 import { connectWorkloads } from './connect.js'
 import {
   idStream,
@@ -353,4 +354,4 @@ const poolWorkloads: Workload[] = [
   },
 ]
 
-export const workloads: Workload[] = [...perQueryWorkloads, ...poolWorkloads, ...connectWorkloads, ...bulkWorkloads, ...syncWorkloads]
+export const workloads: Workload[] = [...perQueryWorkloads, ...poolWorkloads, ...connectWorkloads, ...bulkWorkloads, ...syncWorkloads, ...ormWorkloads]

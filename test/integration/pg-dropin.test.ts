@@ -55,11 +55,19 @@ model User {
   doc   Json?
   tags  String[]
   bin   Bytes?
+  local DateTime? @db.Timestamp(3)
+  day   DateTime? @db.Date
+  mood  Mood?
   posts Post[]
 }
 
+enum Mood {
+  happy
+  sad
+}
+
 model Post {
-  id     Int    @id @default(autoincrement())
+  id     BigInt @id @default(autoincrement())
   title  String
   userId Int
   user   User   @relation(fields: [userId], references: [id])
@@ -70,25 +78,40 @@ const CONFIG = `import { defineConfig } from 'prisma/config'
 export default defineConfig({ schema: 'prisma/schema.prisma' })
 `
 
-const APP = `import pg from 'pg'
+// The same application twice: on @prisma/adapter-pg over the drop-in pg, and on pgline/prisma.
+const APP_ON_DROPIN = `import pg from 'pg'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClient, Prisma } from './generated/client.ts'
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 5 })
 if (!pool.constructor.name.includes('Pool') || pg.Pool !== (await import('pgline/pg')).Pool) throw new Error('pg is not the drop-in')
 const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
-await prisma.$executeRawUnsafe('drop table if exists "Post", "User"')
-await prisma.$executeRawUnsafe('create table "User" (id serial primary key, email text not null unique, n int8, price numeric(65,30), at timestamptz(3), doc jsonb, tags text[] not null default \\'{}\\', bin bytea)')
-await prisma.$executeRawUnsafe('create table "Post" (id serial primary key, title text not null, "userId" int not null references "User"(id))')
+`
+const APP_NATIVE = `import { Pool } from 'pgline'
+import { PrismaPgline } from 'pgline/prisma'
+import { PrismaClient, Prisma } from './generated/client.ts'
+
+const pool = new Pool(process.env.DATABASE_URL, { max: 5 })
+const prisma = new PrismaClient({ adapter: new PrismaPgline(pool) })
+`
+
+const APP = `await prisma.$executeRawUnsafe('drop table if exists "Post", "User"')
+await prisma.$executeRawUnsafe('drop type if exists "Mood"')
+await prisma.$executeRawUnsafe(\`create type "Mood" as enum ('happy', 'sad')\`)
+await prisma.$executeRawUnsafe('create table "User" (id serial primary key, email text not null unique, n int8, price numeric(65,30), at timestamptz(3), doc jsonb, tags text[] not null default \\'{}\\', bin bytea, local timestamp(3), day date, mood "Mood")')
+await prisma.$executeRawUnsafe('create table "Post" (id bigserial primary key, title text not null, "userId" int not null references "User"(id))')
 const at = new Date('2024-02-29T13:14:15.123Z')
 const alice = await prisma.user.create({
-  data: { email: 'alice@x', n: 9007199254740993n, price: new Prisma.Decimal('12.5'), at, doc: { a: [1, null] }, tags: ['x', 'y z'], bin: Buffer.from([1, 2, 3]), posts: { create: [{ title: 'hello' }] } },
+  data: { email: 'alice@x', n: 9007199254740993n, price: new Prisma.Decimal('12.5'), at, doc: { a: [1, null] }, tags: ['x', 'y z'], bin: Buffer.from([1, 2, 3]), local: at, day: new Date('2024-02-29T00:00:00Z'), mood: 'happy', posts: { create: [{ title: 'hello' }] } },
   include: { posts: true },
 })
 const check = (cond: boolean, what: string, v?: unknown) => { if (!cond) throw new Error(what + ': ' + JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))) }
 check(alice.n === 9007199254740993n && alice.price?.toString() === '12.5' && alice.at?.getTime() === at.getTime(), 'types', alice)
 check(JSON.stringify(alice.doc) === '{"a":[1,null]}' && alice.tags.join('|') === 'x|y z' && Buffer.from(alice.bin!).equals(Buffer.from([1, 2, 3])), 'json/array/bytes', alice)
-check(alice.posts.length === 1 && alice.posts[0]!.title === 'hello', 'nested create', alice.posts)
+check(alice.posts.length === 1 && alice.posts[0]!.title === 'hello' && typeof alice.posts[0]!.id === 'bigint', 'nested create', alice.posts)
+check(alice.local?.getTime() === at.getTime() && alice.day?.toISOString() === '2024-02-29T00:00:00.000Z' && alice.mood === 'happy', 'timestamp/date/enum', alice)
+const found = await prisma.user.findFirst({ where: { mood: 'happy', day: new Date('2024-02-29T00:00:00Z') } })
+check(found?.email === 'alice@x', 'where on enum and date', found)
 const joined = await prisma.post.findMany({ include: { user: true } })
 check(joined[0]!.user.email === 'alice@x', 'join', joined)
 await prisma.user.update({ where: { id: alice.id }, data: { price: new Prisma.Decimal('13') } })
@@ -105,8 +128,9 @@ check(fk === 'P2003', 'P2003', fk)
 const many = await Promise.all(Array.from({ length: 50 }, (_, i) => prisma.$queryRaw<{ v: number }[]>\`select \${i}::int as v\`))
 check(many.every((r, i) => r[0]!.v === i), '50 concurrent', many.slice(0, 3))
 await prisma.$executeRawUnsafe('drop table "Post", "User"')
+await prisma.$executeRawUnsafe('drop type "Mood"')
 await prisma.$disconnect()
-await pool.end()
+await (pool.end ? pool.end() : pool.close())
 console.log('prisma: done')
 `
 
@@ -176,10 +200,11 @@ beforeAll(async () => {
     await writeFile(join(app, 'package.json'), JSON.stringify(pkg, null, 2))
     const deps = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app, process.env, 170_000)
     if (deps.code !== 0) throw new Error(`npm install of the drop-in and the ORMs failed:\n${deps.stderr}`)
-    for (const f of ['scenarios.cjs', 'orms.cjs', 'orms.mjs']) await copyFile(join(ROOT, 'test', 'integration', 'dropin', f), join(app, f))
+    for (const f of ['scenarios.cjs', 'orms.cjs', 'orms.mjs', 'dialects.cjs', 'dialects.mjs']) await copyFile(join(ROOT, 'test', 'integration', 'dropin', f), join(app, f))
     await writeFile(join(app, 'prisma', 'schema.prisma'), SCHEMA)
     await writeFile(join(app, 'prisma.config.ts'), CONFIG)
-    await writeFile(join(app, 'app.ts'), APP)
+    await writeFile(join(app, 'app.ts'), APP_ON_DROPIN + APP)
+    await writeFile(join(app, 'app-native.ts'), APP_NATIVE + APP)
     await writeFile(join(app, 'others.mjs'), OTHERS)
     const gen = await run(join(app, 'node_modules', '.bin', 'prisma'), ['generate'], app, { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', CHECKPOINT_DISABLE: '1' })
     if (gen.code !== 0) throw new Error(`prisma generate failed:\n${gen.stdout}\n${gen.stderr}`)
@@ -222,6 +247,20 @@ describe('the ORMs on the drop-in pg, each loading pg by name', () => {
   }
 })
 
+describe("pgline's own dialects (pgline/kysely, pgline/drizzle) from the packed tarball", () => {
+  for (const [script, last] of [
+    ['dialects.cjs', 'dialects cjs: done'],
+    ['dialects.mjs', 'dialects esm: done'],
+  ] as const) {
+    it(`${script}: PglineDialect and drizzle() on a pgline Pool: pgline types, UniqueViolation, a stream, a transaction; the script exits by itself`, async () => {
+      if (setupError !== undefined) throw setupError
+      const r = await run(process.execPath, [script], app, { ...process.env, DATABASE_URL: dbUrl() })
+      expect(r, r.stderr).toMatchObject({ code: 0 })
+      expect(r.stdout.trim().split('\n').at(-1)).toBe(last)
+    })
+  }
+})
+
 describe('pg-boss and Slonik on the drop-in pg', () => {
   it('pg-boss starts, sends, works and stops a job; Slonik runs typed sql, a transaction, recognises a unique violation and 50 queries at once; the script exits by itself', async () => {
     if (setupError !== undefined) throw setupError
@@ -240,6 +279,16 @@ describe('Prisma 7 on the drop-in pg', () => {
     const url = `postgres://${o.user}:${encodeURIComponent(o.password as string)}@${o.host}:${o.port}/${o.database}`
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx')
     const r = await run(tsx, ['app.ts'], app, { ...process.env, DATABASE_URL: url })
+    expect(r, r.stderr).toMatchObject({ code: 0 })
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('prisma: done')
+  })
+})
+
+describe("Prisma 7 on pgline's own adapter (pgline/prisma)", () => {
+  it('the same application on new PrismaPgline(pool): nested writes, joins, interactive transactions, P2002/P2003/P2025, the types, 50 queries at once', async () => {
+    if (setupError !== undefined) throw setupError
+    const tsx = join(ROOT, 'node_modules', '.bin', 'tsx')
+    const r = await run(tsx, ['app-native.ts'], app, { ...process.env, DATABASE_URL: dbUrl() })
     expect(r, r.stderr).toMatchObject({ code: 0 })
     expect(r.stdout.trim().split('\n').at(-1)).toBe('prisma: done')
   })

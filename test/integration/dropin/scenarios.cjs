@@ -340,4 +340,4 @@ async function mikroorm({ MikroORM, EntitySchema, types, UniqueConstraintViolati
   }
 }
 
-module.exports = { kysely, drizzle, knex, typeorm, sequelize, mikroorm }
+module.exports = { kysely, drizzle, knex, typeorm, sequelize, mikroorm, check }

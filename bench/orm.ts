@@ -1,0 +1,179 @@
+// The ORM workloads: Kysely and Drizzle, each on (a) node-postgres, (b)
+// pgline's node-postgres facade, (c) pgline's own dialect; raw pgline is the
+// floor. The ORM builds its SQL on every call (no prepared query objects), as
+// application code usually does.
+//   orm-lookups: 1,000 sequential single-record lookups by primary key on the 1M-row table
+//   orm-insert:  one 100-row insert in a transaction (BEGIN, INSERT ... VALUES x100, COMMIT)
+import { eq } from 'drizzle-orm'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { integer, pgTable, text } from 'drizzle-orm/pg-core'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { Pool } from '../src/index.js'
+import { drizzle as drizzlePgline } from '../src/drizzle/index.js'
+import { PglineDialect } from '../src/kysely/index.js'
+import * as pglinePg from '../src/pg/index.js'
+import { BIG } from './data.js'
+import { BIG_LOOKUP, openPgline, type BenchTarget } from './drivers.js'
+import { idStream, sequential, times, type Contender, type ResultRow, type Workload } from './contenders.js'
+
+const LOOKUPS = 1000
+const ROWS = 100
+
+interface Big {
+  id: number
+  payload: string
+}
+interface Ins {
+  id: number
+  v: string
+}
+interface DB {
+  big: Big
+  bench_ins: Ins
+}
+
+const big = pgTable('big', { id: integer('id').primaryKey(), payload: text('payload').notNull() })
+const benchIns = pgTable('bench_ins', { id: integer('id').primaryKey(), v: text('v').notNull() })
+
+const target = (t: BenchTarget) => ({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database })
+/** node-postgres pools (and pgline/pg's) take max in the same object. */
+const config = (t: BenchTarget) => ({ ...target(t), max: 1 })
+
+let nextId = 1
+const rows = (): Ins[] => times(ROWS, () => {
+  const id = nextId++
+  return { id, v: `v${id}` }
+})
+
+type Ops = { lookup: (id: number) => Promise<unknown>; insert: (rows: Ins[]) => Promise<unknown>; close: () => Promise<unknown> }
+
+function kyselyOps(db: Kysely<DB>): Ops {
+  return {
+    lookup: (id) => db.selectFrom('big').select(['id', 'payload']).where('id', '=', id).executeTakeFirst(),
+    insert: (r) => db.transaction().execute((tx) => tx.insertInto('bench_ins').values(r).execute()),
+    close: () => db.destroy(),
+  }
+}
+
+function drizzleOps(db: { select: any; transaction: any }, close: () => Promise<unknown>): Ops {
+  return {
+    lookup: (id) => db.select({ id: big.id, payload: big.payload }).from(big).where(eq(big.id, id)),
+    insert: (r) => db.transaction((tx: any) => tx.insert(benchIns).values(r)),
+    close,
+  }
+}
+
+/** The ways each ORM runs, by label. */
+const SETUPS: [string, (t: BenchTarget) => Promise<Ops>][] = [
+  ['Kysely on pg', async (t) => kyselyOps(new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool(config(t)) }) }))],
+  ['Kysely on pgline/pg', async (t) => kyselyOps(new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pglinePg.Pool(config(t)) }) }))],
+  ['Kysely, PglineDialect', async (t) => kyselyOps(new Kysely<DB>({ dialect: new PglineDialect({ pool: new Pool(target(t), { max: 1 }) }) }))],
+  [
+    'Drizzle on pg',
+    async (t) => {
+      const pool = new pg.Pool(config(t))
+      return drizzleOps(drizzlePg(pool), () => pool.end())
+    },
+  ],
+  [
+    'Drizzle on pgline/pg',
+    async (t) => {
+      const pool = new pglinePg.Pool(config(t))
+      return drizzleOps(drizzlePg(pool as never), () => pool.end())
+    },
+  ],
+  [
+    'Drizzle, pgline/drizzle',
+    async (t) => {
+      const pool = new Pool(target(t), { max: 1 })
+      return drizzleOps(drizzlePgline(pool), () => pool.close())
+    },
+  ],
+]
+
+function ormContender(label: string, setup: (t: BenchTarget) => Promise<Ops>, call: (ops: Ops) => () => Promise<unknown>): Contender {
+  return {
+    label,
+    async open(t) {
+      const ops = await setup(t)
+      // Connect (and warm the ORM) outside the timed part.
+      await ops.lookup(1)
+      return { call: call(ops), close: async () => void (await ops.close()) }
+    },
+  }
+}
+
+/** Each ORM's native dialect against the same ORM on pg, and against raw pgline. */
+function summary(rows: ResultRow[]): string[] {
+  const rate = (name: string) => rows.find((r) => r.name === name)?.median
+  const floor = rate('pgline (raw)')
+  const out: string[] = []
+  for (const [orm, native] of [
+    ['Kysely', 'Kysely, PglineDialect'],
+    ['Drizzle', 'Drizzle, pgline/drizzle'],
+  ] as const) {
+    const onPg = rate(`${orm} on pg`)
+    const facade = rate(`${orm} on pgline/pg`)
+    const own = rate(native)
+    if (own === undefined || onPg === undefined) continue
+    const parts = [`${orm}: native ${(own / onPg).toFixed(2)}x ${orm} on pg`]
+    if (facade !== undefined) parts.push(`facade ${(facade / onPg).toFixed(2)}x`)
+    if (floor !== undefined) parts.push(`ORM overhead: native runs at ${(own / floor).toFixed(2)}x raw pgline`)
+    out.push(parts.join('; '))
+  }
+  return out
+}
+
+export const ormWorkloads: Workload[] = [
+  {
+    name: 'orm-lookups',
+    group: 'orm',
+    title: `${LOOKUPS} sequential single-record lookups by primary key on a 1M-row table, through each ORM (query built per call)`,
+    unit: 'lookups/s',
+    perCall: LOOKUPS,
+    tables: ['big'],
+    contenders: () => [
+      {
+        label: 'pgline (raw)',
+        async open(t) {
+          const conn = await openPgline(t)
+          const id = idStream(BIG)
+          return { call: () => sequential(LOOKUPS, () => conn.query(BIG_LOOKUP, [id()])), close: () => conn.close() }
+        },
+      },
+      ...SETUPS.map(([label, setup]) =>
+        ormContender(label, setup, (ops) => {
+          const id = idStream(BIG)
+          return () => sequential(LOOKUPS, () => ops.lookup(id()))
+        }),
+      ),
+    ],
+    summary,
+  },
+  {
+    name: 'orm-insert',
+    group: 'orm',
+    title: `one ${ROWS}-row INSERT in a transaction (BEGIN, INSERT ... VALUES x${ROWS}, COMMIT), through each ORM`,
+    unit: 'rows/s',
+    perCall: ROWS,
+    tables: ['bench_ins'],
+    beforeSample: (admin) => admin.query('truncate bench_ins'),
+    contenders: () => [
+      {
+        label: 'pgline (raw)',
+        async open(t) {
+          const conn = await openPgline(t)
+          const values = times(ROWS, (k) => `($${2 * k + 1}, $${2 * k + 2})`).join(', ')
+          const sql = `insert into bench_ins (id, v) values ${values}`
+          return {
+            call: () => conn.transaction((tx) => tx.query(sql, rows().flatMap((r) => [r.id, r.v]))),
+            close: () => conn.close(),
+          }
+        },
+      },
+      ...SETUPS.map(([label, setup]) => ormContender(label, setup, (ops) => () => ops.insert(rows()))),
+    ],
+    summary,
+  },
+]
