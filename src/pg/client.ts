@@ -5,13 +5,14 @@
 
 import { EventEmitter } from 'node:events'
 import { Connection, EXCHANGE, connect } from '../client/connection.js'
+import { ConnectionError } from '../errors/base.js'
 import type { ConnectionOptions } from '../client/connection-options.js'
 import { quoteIdentifier } from '../client/quote.js'
 import type { Notice } from '../config/notice.js'
 import type { Result as PglineResult } from '../types/result.js'
 import type { PglineError } from '../errors/base.js'
-import { toConnectionOptions, type ClientConfig } from './config.js'
-import { toPgError } from './errors.js'
+import { resolved, toConnectionOptions, type ClientConfig } from './config.js'
+import { TERMINATED, toPgError, toPgNotice } from './errors.js'
 import type { PglineSubmittable } from './cursor.js'
 import { Result, type QueryResult } from './result.js'
 import { TypeOverrides, typeMapFor, type TypeSource } from './types.js'
@@ -26,6 +27,8 @@ export interface QueryConfig {
   name?: string
   rowMode?: 'array'
   types?: TypeSource
+  /** 'extended': the extended protocol even without values (one statement only). */
+  queryMode?: 'extended'
 }
 
 /** An object node-postgres would hand its connection to (pg-cursor, pg-query-stream). */
@@ -56,10 +59,19 @@ export function escapeLiteral(s: string): string {
 }
 
 /** Makes a config's password and connection string non-enumerable (console.log, JSON.stringify and spreads skip them). */
-export function hideSecrets(config: { password?: unknown; connectionString?: string }): void {
+export function hideSecrets(config: { password?: unknown; connectionString?: string; ssl?: unknown }): void {
   for (const key of ['password', 'connectionString'] as const) {
     if (config[key] === undefined) delete config[key]
     else Object.defineProperty(config, key, { enumerable: false, value: config[key], writable: true, configurable: true })
+  }
+  // A TLS private key (and its passphrase) is as secret as a password.
+  if (config.ssl !== null && typeof config.ssl === 'object') {
+    // A copy with every property, hidden ones included (the config may have been through here already).
+    const ssl = Object.defineProperties({}, Object.getOwnPropertyDescriptors(config.ssl)) as Record<string, unknown>
+    for (const key of ['key', 'passphrase', 'pfx']) {
+      if (ssl[key] !== undefined) Object.defineProperty(ssl, key, { enumerable: false, value: ssl[key], writable: true, configurable: true })
+    }
+    config.ssl = ssl
   }
 }
 
@@ -69,6 +81,9 @@ export class Client extends EventEmitter {
   readonly database: string | undefined
   readonly host: string | undefined
   readonly port: number | undefined
+  /** node-postgres's resolved connection settings (never the password). */
+  readonly connectionParameters: Record<string, unknown>
+  private readonly promises: ClientConfig['Promise']
   /**
    * node-postgres's internal connection: an emitter of parameterStatus
    * (Sequelize waits for it) and of a running submittable's messages, with
@@ -92,12 +107,27 @@ export class Client extends EventEmitter {
     this.config = typeof config === 'string' ? { connectionString: config } : { ...config, password: config.password, connectionString: config.connectionString }
     // Not enumerable here either, nor the URL that may carry it: a client printed or serialised never shows them.
     hideSecrets(this.config)
-    this.user = this.config.user
-    this.database = this.config.database
-    this.host = this.config.host
-    this.port = this.config.port === undefined ? undefined : Number(this.config.port)
+    // Not enumerable: a client printed or serialised never shows it.
+    Object.defineProperty(this, 'password', { value: this.config.password, enumerable: false, writable: true, configurable: true })
+    const where = resolved(this.config)
+    this.user = where.user
+    this.database = where.database
+    this.host = where.host
+    this.port = where.port
+    this.connectionParameters = { user: where.user, database: where.database, host: where.host, port: where.port, ssl: this.config.ssl ?? false, application_name: this.config.application_name, options: this.config.options }
+    this.promises = this.config.Promise
     this.source = this.config.types ?? new TypeOverrides()
     this.overrides = this.source instanceof TypeOverrides ? this.source : new TypeOverrides(this.source)
+  }
+
+  /** The promise a caller gets: of the configured Promise implementation, if one was given. */
+  private wrap<T>(p: Promise<T>): Promise<T> {
+    return this.promises === undefined ? p : (this.promises.resolve(p) as Promise<T>)
+  }
+
+  /** node-postgres's transaction status: 'I' idle, 'T' in a transaction, 'E' in a failed one. */
+  get _txStatus(): 'I' | 'T' | 'E' | null {
+    return this.conn?.transactionStatus ?? null
   }
 
   /** The backend process id, once connected (Knex cancels with it). */
@@ -125,7 +155,7 @@ export class Client extends EventEmitter {
   connect(callback: (err: Error | null) => void): void
   connect(callback?: (err: Error | null) => void): Promise<void> | void {
     const done = this.open().then(() => undefined)
-    if (callback === undefined) return done
+    if (callback === undefined) return this.wrap(done)
     done.then(() => callback(null), (err: Error) => callback(err))
   }
 
@@ -136,14 +166,14 @@ export class Client extends EventEmitter {
       const options: ConnectionOptions = await toConnectionOptions(this.config)
       options.types = this.overrides === this.source ? typeMapFor(this.overrides) : typeMapFor(this.source)
       options.prepare = false
-      options.onNotice = (n: Notice) => this.emit('notice', n)
+      options.onNotice = (n: Notice) => this.emit('notice', toPgNotice(n))
       let conn: Connection
       try {
         conn = await connect(options)
       } catch (err) {
         this._connecting = false
         this._queryable = false
-        throw toPgError(err)
+        throw toPgError(err, true)
       }
       this.conn = conn
       this._connecting = false
@@ -153,8 +183,18 @@ export class Client extends EventEmitter {
       conn.on('notification', (n) => this.emit('notification', { processId: n.processId, channel: n.channel, payload: n.payload }))
       conn.on('close', (err: PglineError | undefined) => {
         this._queryable = false
-        if (err !== undefined && !this._ending) this.emit('error', toPgError(err))
-        this.emitEnd()
+        // As node-postgres: the server's own farewell (a FATAL) when nothing
+        // was running, else 'Connection terminated unexpectedly' (the running
+        // queries got the server's error themselves).
+        const busy = this.active > 0
+        // After the failed queries' callbacks, as node-postgres orders them.
+        setImmediate(() => {
+          if (err !== undefined && !this._ending) {
+            const cause = new ConnectionError(err.message, { retrySafe: busy, cause: err })
+            this.emit('error', toPgError(cause))
+          }
+          this.emitEnd()
+        })
       })
       return conn
     })()
@@ -183,7 +223,7 @@ export class Client extends EventEmitter {
     const config: QueryConfig = typeof a === 'string' ? { text: a, values } : { ...(a as QueryConfig) }
     if (values !== undefined) config.values = values
     const promise = this.run(config)
-    if (callback === undefined) return promise
+    if (callback === undefined) return this.wrap(promise)
     promise.then((r) => callback(null, r), (err: Error) => callback(err, undefined as unknown as QueryResult))
     return undefined
   }
@@ -251,7 +291,32 @@ export class Client extends EventEmitter {
    */
   private barrier: Promise<void> | undefined
 
-  private async run(config: QueryConfig): Promise<QueryResult> {
+  /** Queries issued and not yet settled: when the last settles, 'drain'. */
+  private active = 0
+  /** Texts of named statements, so a later config may give the name alone. */
+  private readonly named = new Map<string, string>()
+
+  private run(config: QueryConfig): Promise<QueryResult> {
+    this.active++
+    const p = this.runQuery(config)
+    const settled = (): void => {
+      // As node-postgres: 'drain' once nothing is queued, after the last query's own callbacks.
+      if (--this.active === 0) {
+        setImmediate(() => {
+          if (this.active === 0 && !this._ending) this.emit('drain')
+        })
+      }
+    }
+    p.then(settled, settled)
+    return p
+  }
+
+  private async runQuery(config: QueryConfig): Promise<QueryResult> {
+    if (config.name !== undefined) {
+      // A named statement run again may give its name alone, as in node-postgres.
+      if (typeof config.text === 'string') this.named.set(config.name, config.text)
+      else config = { ...config, text: this.named.get(config.name) as string }
+    }
     if (typeof config.text !== 'string') throw new TypeError('Client was passed a null or undefined query')
     if (this._ending) throw new Error('Client was closed and is not queryable')
     if (this.barrier !== undefined) await this.barrier
@@ -261,7 +326,7 @@ export class Client extends EventEmitter {
     const arrays = config.rowMode === 'array'
     try {
       // As node-postgres: the simple protocol without parameters (several statements allowed), else the extended one.
-      if (config.name === undefined && (config.values === undefined || config.values.length === 0)) {
+      if (config.name === undefined && (config.values === undefined || config.values.length === 0) && (config.queryMode ?? this.config.queryMode) !== 'extended') {
         const results = await conn.simpleQuery(config.text, arrays ? { rowMode: 'array', types } : { types })
         const out = results.map((r) => Result.of(r as PglineResult<unknown>, arrays))
         if (out.length === 0) return Result.of(undefined, arrays)
@@ -292,13 +357,20 @@ export class Client extends EventEmitter {
     this._ending = true
     const done = (async () => {
       const conn = this.conn ?? (this.opening !== undefined ? await this.opening.catch(() => undefined) : undefined)
-      if (conn !== undefined && !conn.closed) await conn.close()
+      // As node-postgres: what runs or waits is not waited for; it fails with 'Connection terminated'.
+      if (conn !== undefined && !conn.closed) {
+        if (conn.busy) {
+          conn.terminate(TERMINATED)
+          // The failed queries' callbacks run before 'end', as in node-postgres.
+          await new Promise((resolve) => setImmediate(resolve))
+        } else await conn.close()
+      }
       // close() is done once Terminate is sent; the socket's own close may come
       // later, or never keep the process alive for it: 'end' is due now.
       this._queryable = false
       this.emitEnd()
     })()
-    if (callback === undefined) return done
+    if (callback === undefined) return this.wrap(done)
     done.then(() => callback(), (err: Error) => callback(err))
   }
 

@@ -6,6 +6,7 @@
 import type { ConnectionOptions } from '../client/connection-options.js'
 import { parseUrl } from '../config/config.js'
 import type { TlsOptions } from '../transport/tls.js'
+import { defaults } from './defaults.js'
 import type { TypeSource } from './types.js'
 
 export interface SslConfig {
@@ -43,6 +44,21 @@ export interface ClientConfig {
    * transaction mode without prepared-statement support needs that).
    */
   prepare?: boolean
+  /** 'extended': statements without values go through the extended protocol too (one statement only). */
+  queryMode?: 'extended'
+  /** A Promise implementation for the promises this client and its pool return (bluebird...). */
+  Promise?: PromiseConstructorLike & { resolve<T>(v: T | PromiseLike<T>): PromiseLike<T> }
+}
+
+/** node-postgres's order for a connection setting: the config (or its URL), then PG*, then pg.defaults. */
+export function resolved(c: ClientConfig): { user: string | undefined; database: string | undefined; host: string | undefined; port: number } {
+  const url = c.connectionString !== undefined ? parseUrl(c.connectionString) : {}
+  const env = process.env
+  const user = c.user ?? url.user ?? env.PGUSER ?? defaults.user
+  const database = c.database ?? url.database ?? env.PGDATABASE ?? defaults.database ?? user
+  const host = c.host ?? url.host ?? env.PGHOST ?? defaults.host
+  const port = Number(c.port ?? url.port ?? env.PGPORT ?? defaults.port)
+  return { user, database, host, port }
 }
 
 const pem = (v: string | Buffer | (string | Buffer)[] | undefined): string | undefined =>
@@ -63,12 +79,14 @@ function tlsFor(ssl: ClientConfig['ssl']): TlsOptions | undefined {
 export async function toConnectionOptions(c: ClientConfig): Promise<ConnectionOptions> {
   const fromUrl: ConnectionOptions = c.connectionString !== undefined ? parseUrl(c.connectionString) : {}
   const o: ConnectionOptions = { ...fromUrl }
-  if (c.host !== undefined) o.host = c.host
-  if (c.port !== undefined) o.port = Number(c.port)
-  if (c.user !== undefined) o.user = c.user
-  if (c.database !== undefined) o.database = c.database
-  const password = typeof c.password === 'function' ? await c.password() : c.password
-  if (password !== undefined) o.password = password
+  const r = resolved(c)
+  if (r.host !== undefined) o.host = r.host
+  o.port = r.port
+  if (r.user !== undefined) o.user = r.user
+  if (r.database !== undefined) o.database = r.database
+  const password = typeof c.password === 'function' ? await c.password() : (c.password ?? fromUrl.password ?? process.env.PGPASSWORD ?? defaults.password ?? undefined)
+  if (password !== undefined && password !== null && typeof password !== 'string') throw new TypeError('Password must be a string')
+  if (password !== undefined && password !== null) o.password = password
   if (c.application_name !== undefined) o.applicationName = c.application_name
   if (c.fallback_application_name !== undefined) o.fallbackApplicationName = c.fallback_application_name
   if (c.options !== undefined) o.options = c.options
@@ -76,7 +94,8 @@ export async function toConnectionOptions(c: ClientConfig): Promise<ConnectionOp
   const parameters: Record<string, string> = { ...(o.parameters ?? {}) }
   for (const key of ['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'] as const) {
     const v = c[key]
-    if (typeof v === 'number') parameters[key] = String(v)
+    // As node-postgres: whole milliseconds, the fraction dropped.
+    if (typeof v === 'number') parameters[key] = String(Math.trunc(v))
   }
   if (Object.keys(parameters).length > 0) o.parameters = parameters
   if (c.query_timeout !== undefined && c.query_timeout > 0) o.queryTimeout = c.query_timeout

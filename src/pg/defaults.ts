@@ -1,14 +1,16 @@
-// node-postgres's `defaults`: connection fallbacks (the PG* environment still
-// applies beneath them) and parseInt8, which switches int8 to numbers.
+// node-postgres's `defaults`: connection fallbacks (beneath the config and
+// the PG* environment) and parseInt8, which switches int8 to numbers.
 
 import { getParseInt8, setParseInt8 } from './types.js'
 import { valueOptions } from './values.js'
 
 export const defaults = {
-  host: undefined as string | undefined,
-  user: undefined as string | undefined,
+  host: 'localhost' as string | undefined,
+  /** The OS user, as node-postgres takes it. */
+  user: (process.platform === 'win32' ? process.env.USERNAME : process.env.USER) as string | undefined,
+  /** Unset: the user's name. */
   database: undefined as string | undefined,
-  password: undefined as string | undefined,
+  password: null as string | null | undefined,
   port: 5432,
   rows: 0,
   binary: false,

@@ -120,13 +120,14 @@ export function parseDateTimeByPattern(v: string): Date | number | string {
 
 /** An interval as node-postgres gives it: the non-zero parts as fields, and toPostgres() to send it back. */
 export class PostgresInterval {
-  years?: number
-  months?: number
-  days?: number
-  hours?: number
-  minutes?: number
-  seconds?: number
-  milliseconds?: number
+  // Declared only: a part the interval lacks is absent, not an own undefined (as node-postgres's).
+  declare years?: number
+  declare months?: number
+  declare days?: number
+  declare hours?: number
+  declare minutes?: number
+  declare seconds?: number
+  declare milliseconds?: number
 
   toPostgres(): string {
     const parts: string[] = []

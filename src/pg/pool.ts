@@ -75,11 +75,17 @@ export class Pool extends EventEmitter {
   connect(callback: (err: Error | undefined, client: PoolClient | undefined, release: (err?: Error | boolean) => void) => void): void
   connect(callback?: (err: Error | undefined, client: PoolClient | undefined, release: (err?: Error | boolean) => void) => void): Promise<PoolClient> | void {
     const p = this.checkout()
-    if (callback === undefined) return p
+    if (callback === undefined) return this.wrap(p)
     p.then(
       (c) => callback(undefined, c, (err) => c.release(err)),
       (err: Error) => callback(err, undefined, () => undefined),
     )
+  }
+
+  /** A promise of the configured Promise implementation, if one was given (as pg-pool). */
+  private wrap<T>(p: Promise<T>): Promise<T> {
+    const P = (this.options as { Promise?: { resolve<U>(v: PromiseLike<U>): PromiseLike<U> } }).Promise
+    return P === undefined ? p : (P.resolve(p) as Promise<T>)
   }
 
   private checkout(): Promise<PoolClient> {
@@ -108,9 +114,12 @@ export class Pool extends EventEmitter {
     const client = new this.ClientClass(this.options) as PoolClient
     this.pendingConnects++
     const onIdleError = (err: Error): void => {
-      // An idle client failed (the server went away): drop it; the pool reports it.
-      this.remove(client)
-      this.emit('error', err, client)
+      // An idle client failed (the server went away): drop it; the pool reports
+      // it. A checked-out client's error is its holder's, as in pg-pool, unless
+      // nobody listens to the client.
+      const idle = this.idle.some((i) => i.client === client)
+      if (idle) this.remove(client)
+      if (idle || client.listenerCount('error') === 1) this.emit('error', err, client)
     }
     try {
       await client.connect()
@@ -204,7 +213,7 @@ export class Pool extends EventEmitter {
       }
     }
     const p = run()
-    if (callback === undefined) return p
+    if (callback === undefined) return this.wrap(p)
     p.then((r) => callback(null, r), (err: Error) => callback(err, undefined as unknown as QueryResult))
   }
 

@@ -41,7 +41,8 @@ export class Query extends EventEmitter {
   settle(run: Promise<QueryResult>): void {
     run.then(
       (result) => {
-        for (const row of result.rows) this.emit('row', row, result)
+        // Several statements give several results: each one's rows, in order.
+        for (const r of Array.isArray(result) ? (result as QueryResult[]) : [result]) for (const row of r.rows) this.emit('row', row, r)
         if (this.callback !== undefined) this.callback(null, result)
         this.emit('end', result)
       },

@@ -1,5 +1,6 @@
 // pgline/pg against node-postgres itself: the same queries through both, on
 // the same server, must give the same rows, fields, command tags and errors.
+import { inspect } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as facade from '../../src/pg/index.js'
@@ -336,10 +337,133 @@ describe('pgline/pg configuration and pool hooks', () => {
     try {
       expect((await c.query('show statement_timeout')).rows[0].statement_timeout).toBe('1234ms')
       expect((await c.query('show application_name')).rows[0].application_name).toBe('pgf_app')
-      await expect(c.query('select pg_sleep(5)')).rejects.toMatchObject({ code: '57014' })
+      // As node-postgres: query_timeout rejects with 'Query read timeout' (pgline also cancels it on the server).
+      await expect(c.query('select pg_sleep(5)')).rejects.toThrow('Query read timeout')
       expect((await c.query('select 1 as ok')).rows).toEqual([{ ok: 1 }])
     } finally {
       await c.end()
     }
   })
+})
+
+// What node-postgres's own integration suite checks of a client, run on both:
+// each case must behave the same on pg and on pgline/pg.
+describe('node-postgres behaviours its own suite checks, on pg and on pgline/pg alike', () => {
+  const libs = [
+    ['pg', pg],
+    ['pgline/pg', facade],
+  ] as const
+  for (const [name, lib] of libs) {
+    describe(name, () => {
+      const client = async (extra: object = {}) => {
+        const c = new (lib.Client as typeof pg.Client)({ ...cfg(), ...extra })
+        await c.connect()
+        return c
+      }
+
+      it("'drain' once the last queued query is done, after its callback", async () => {
+        const c = await client()
+        const order: string[] = []
+        const drained = new Promise<void>((resolve) => c.once('drain', () => resolve(void order.push('drain'))))
+        c.query('select 1', () => order.push('first'))
+        c.query('select 2', () => order.push('second'))
+        await drained
+        expect(order).toEqual(['first', 'second', 'drain'])
+        await c.end()
+      })
+
+      it('a Query of several statements emits the rows of each', async () => {
+        const c = await client()
+        const rows: unknown[] = []
+        const q = c.query(new lib.Query("select 1 as a; select 'z'::text as b") as never) as unknown as NodeJS.EventEmitter
+        q.on('row', (r: unknown) => rows.push(r))
+        await new Promise((resolve) => q.once('end', resolve))
+        expect(rows).toEqual([{ a: 1 }, { b: 'z' }])
+        await c.end()
+      })
+
+      it("end() while a query runs fails it and the queued one with 'Connection terminated', and 'end' comes", async () => {
+        const c = await client()
+        const order: string[] = []
+        const running = c.query('select pg_sleep(5)').catch((e: Error) => order.push(`query: ${e.message}`))
+        const queued = c.query('select 1').catch((e: Error) => order.push(`queued: ${e.message}`))
+        c.once('end', () => order.push('end'))
+        await new Promise((r) => setTimeout(r, 50))
+        await c.end()
+        await Promise.all([running, queued])
+        expect(order.sort()).toEqual(['end', 'query: Connection terminated', 'queued: Connection terminated'])
+      })
+
+      it('a named statement runs again by its name alone', async () => {
+        const c = await client()
+        await c.query({ name: 'by_name', text: 'select $1::int as n', values: [1] })
+        const again = await c.query({ name: 'by_name', values: [2] } as never)
+        expect((again as pg.QueryResult).rows).toEqual([{ n: 2 }])
+        await c.end()
+      })
+
+      it("queryMode 'extended' refuses several statements without values", async () => {
+        const c = await client()
+        await expect(c.query({ text: 'select 1; select 2', queryMode: 'extended' } as never)).rejects.toMatchObject({ code: '42601' })
+        await c.end()
+      })
+
+      it("a notice is named 'notice' and carries the server's fields", async () => {
+        const c = await client()
+        const notice = new Promise<Record<string, unknown>>((resolve) => c.once('notice', resolve as never))
+        await c.query("do $$ begin raise notice 'hello' using detail = 'd'; end $$")
+        expect(await notice).toMatchObject({ name: 'notice', message: 'hello', detail: 'd', severity: 'NOTICE', code: '00000' })
+        await c.end()
+      })
+
+      it('the Promise option makes the promises it returns', async () => {
+        class Marked<T> extends Promise<T> {}
+        const c = new (lib.Client as typeof pg.Client)({ ...cfg(), Promise: Marked } as never)
+        expect(c.connect()).toBeInstanceOf(Marked)
+        await new Promise((r) => setTimeout(r, 100))
+        const q = c.query('select 1')
+        expect(q).toBeInstanceOf(Marked)
+        await q
+        await c.end()
+      })
+
+      it('fractional statement_timeout is whole milliseconds', async () => {
+        const c = await client({ statement_timeout: 3000.7 })
+        expect((await c.query('show statement_timeout')).rows[0].statement_timeout).toBe('3s')
+        await c.end()
+      })
+
+      it('the server ending a session: the running query gets its 57P01, the client an error, later queries refuse', async () => {
+        const c = await client()
+        const errors: Error[] = []
+        c.on('error', (e) => errors.push(e))
+        const pid = (await c.query('select pg_backend_pid() as p')).rows[0].p
+        const running = c.query('select pg_sleep(5)').catch((e: { code?: string }) => e)
+        await new Promise((r) => setTimeout(r, 100))
+        await ours.query('select pg_terminate_backend($1)', [pid])
+        expect(await running).toMatchObject({ code: '57P01' })
+        await new Promise((r) => setTimeout(r, 100))
+        expect(errors.map((e) => e.message)).toEqual(['Connection terminated unexpectedly'])
+        await expect(c.query('select 1')).rejects.toThrow(/not queryable/)
+      })
+
+      it('a password function that gives no string fails the connect with a clear error', async () => {
+        const c = new (lib.Client as typeof pg.Client)({ ...cfg(), password: (() => 42) as never })
+        await expect(c.connect()).rejects.toThrow('Password must be a string')
+      })
+
+      it('an interval has only the parts it holds', async () => {
+        const c = await client()
+        const { i } = (await c.query("select '1 year 2 mons 3 days'::interval as i")).rows[0]
+        expect(Object.keys(i)).toEqual(['years', 'months', 'days'])
+        await c.end()
+      })
+
+      it('an SSL key is kept out of the printed client', async () => {
+        const c = new (lib.Client as typeof pg.Client)({ ...cfg(), ssl: { rejectUnauthorized: false, key: 'PRIVATE-KEY-TEXT' } })
+        expect(JSON.stringify(c)).not.toContain('PRIVATE-KEY-TEXT')
+        expect(inspect(c, { depth: 5 })).not.toContain('PRIVATE-KEY-TEXT')
+      })
+    })
+  }
 })
