@@ -12,6 +12,7 @@ import type { Notice } from '../config/notice.js'
 import type { Result as PglineResult } from '../types/result.js'
 import type { PglineError } from '../errors/base.js'
 import { resolved, toConnectionOptions, type ClientConfig } from './config.js'
+import { defaults } from './defaults.js'
 import { TERMINATED, toPgError, toPgNotice } from './errors.js'
 import type { PglineSubmittable } from './cursor.js'
 import { Result, type QueryResult } from './result.js'
@@ -108,7 +109,8 @@ export class Client extends EventEmitter {
     // Not enumerable here either, nor the URL that may carry it: a client printed or serialised never shows them.
     hideSecrets(this.config)
     // Not enumerable: a client printed or serialised never shows it.
-    Object.defineProperty(this, 'password', { value: this.config.password, enumerable: false, writable: true, configurable: true })
+    const password = this.config.password ?? process.env.PGPASSWORD ?? defaults.password
+    Object.defineProperty(this, 'password', { value: password, enumerable: false, writable: true, configurable: true })
     const where = resolved(this.config)
     this.user = where.user
     this.database = where.database

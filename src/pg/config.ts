@@ -28,9 +28,9 @@ export interface ClientConfig {
   application_name?: string
   fallback_application_name?: string
   options?: string
-  statement_timeout?: number | false
-  lock_timeout?: number | false
-  idle_in_transaction_session_timeout?: number | false
+  statement_timeout?: number | string | false
+  lock_timeout?: number | string | false
+  idle_in_transaction_session_timeout?: number | string | false
   query_timeout?: number
   connectionTimeoutMillis?: number
   keepAlive?: boolean
@@ -95,7 +95,7 @@ export async function toConnectionOptions(c: ClientConfig): Promise<ConnectionOp
   for (const key of ['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'] as const) {
     const v = c[key]
     // As node-postgres: whole milliseconds, the fraction dropped.
-    if (typeof v === 'number') parameters[key] = String(Math.trunc(v))
+    if (typeof v === 'number' || (typeof v === 'string' && v !== '')) parameters[key] = String(parseInt(String(v), 10))
   }
   if (Object.keys(parameters).length > 0) o.parameters = parameters
   if (c.query_timeout !== undefined && c.query_timeout > 0) o.queryTimeout = c.query_timeout
