@@ -295,6 +295,25 @@ export class Client extends EventEmitter {
 
   /** Queries issued and not yet settled: when the last settles, 'drain'. */
   private active = 0
+  /** Parameterless texts run once already: a second run may go prepared, with binary results. */
+  private readonly seen = new Set<string>()
+
+  /**
+   * Whether a text without values runs through the extended protocol, as a
+   * cached prepared statement (binary results, no Parse after the first
+   * time), rather than the simple protocol node-postgres uses. Only for a
+   * text seen before (a one-off pays no extra round trip to describe it),
+   * with no ';' (one statement: the simple protocol alone runs several), and
+   * unless `prepare: false`. The values are the same either way.
+   */
+  private again(text: string): boolean {
+    if (this.config.prepare === false || text.includes(';') || text.length > 4096 || text.trim() === '' || /^\s*copy\b/i.test(text)) return false
+    if (this.seen.has(text)) return true
+    if (this.seen.size >= 256) this.seen.clear()
+    this.seen.add(text)
+    return false
+  }
+
   /** Texts of named statements, so a later config may give the name alone. */
   private readonly named = new Map<string, string>()
 
@@ -328,7 +347,7 @@ export class Client extends EventEmitter {
     const arrays = config.rowMode === 'array'
     try {
       // As node-postgres: the simple protocol without parameters (several statements allowed), else the extended one.
-      if (config.name === undefined && (config.values === undefined || config.values.length === 0) && (config.queryMode ?? this.config.queryMode) !== 'extended') {
+      if (config.name === undefined && (config.values === undefined || config.values.length === 0) && (config.queryMode ?? this.config.queryMode) !== 'extended' && !this.again(config.text)) {
         const results = await conn.simpleQuery(config.text, arrays ? { rowMode: 'array', types } : { types })
         const out = results.map((r) => Result.of(r as PglineResult<unknown>, arrays))
         if (out.length === 0) return Result.of(undefined, arrays)

@@ -37,6 +37,12 @@ export function fieldDef(f: PglineField): FieldDef {
   }
 }
 
+const textFieldDef = (f: PglineField): FieldDef => {
+  const d = fieldDef(f)
+  d.format = 'text'
+  return d
+}
+
 type Parser = (value: any) => unknown
 
 // A command tag: its word, then one number (rows) or two (an INSERT's oid, then rows).
@@ -70,7 +76,8 @@ export class Result<R = any> implements QueryResult<R> {
     out.rowCount = r.rowCount
     out.oid = tag === 'INSERT' ? 0 : null
     out.rows = r.rows as R[]
-    out.fields = r.fields.map(fieldDef)
+    // 'text' whatever pgline asked for: node-postgres reports text formats, and decodes to the same values.
+    out.fields = r.fields.map(textFieldDef)
     return out
   }
 

@@ -340,4 +340,32 @@ async function mikroorm({ MikroORM, EntitySchema, types, UniqueConstraintViolati
   }
 }
 
-module.exports = { kysely, drizzle, knex, typeorm, sequelize, mikroorm, check }
+/** pgline's own dialects (pgline/kysely, pgline/drizzle) on pgline Pools: pgline types, typed errors, a stream, a transaction. */
+async function dialects({ Kysely, sql, PglineDialect, drizzle, pgTable, serial, text, bigint, eq, Pool, UniqueViolation }, url, t) {
+  const db = new Kysely({ dialect: new PglineDialect({ pool: new Pool(url, { max: 4 }) }) })
+  const pool = new Pool(url, { max: 4 })
+  try {
+    await sql.raw(`create table ${t} (id serial primary key, name text unique, big int8)`).execute(db)
+    const row = await db.insertInto(t).values({ name: 'a', big: 9007199254740993n }).returningAll().executeTakeFirstOrThrow()
+    check(row.big === 9007199254740993n, 'kysely bigint', row)
+    const dup = await db.insertInto(t).values({ name: 'a' }).execute().catch((e) => e)
+    check(dup instanceof UniqueViolation, 'kysely UniqueViolation', String(dup))
+    let n = 0
+    for await (const _ of db.selectFrom(sql`generate_series(1, 100)`.as('g')).selectAll().stream(30)) n++
+    check(n === 100, 'kysely stream', n)
+    const table = pgTable(t, { id: serial('id').primaryKey(), name: text('name'), big: bigint('big', { mode: 'bigint' }) })
+    const dz = drizzle(pool)
+    const [got] = await dz.select().from(table).where(eq(table.name, 'a'))
+    check(got.big === 9007199254740993n, 'drizzle bigint', got)
+    await dz.transaction(async (tx) => {
+      await tx.insert(table).values({ name: 'b' })
+    })
+    check((await dz.select().from(table)).length === 2, 'drizzle tx')
+    await sql.raw(`drop table ${t}`).execute(db)
+  } finally {
+    await db.destroy()
+    await pool.close()
+  }
+}
+
+module.exports = { kysely, drizzle, knex, typeorm, sequelize, mikroorm, dialects, check }
