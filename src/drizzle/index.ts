@@ -68,7 +68,20 @@ class PglinePreparedQuery<T extends PreparedQueryConfig> extends PgPreparedQuery
   }
 
   private run(rowMode: 'array' | 'object', params: unknown[]): Promise<Result<any>> {
-    return (this as any).queryWithCache(this.queryString, params, () => this.client.query(this.queryString, params, { rowMode, types: this.types } as never))
+    return (this as any).queryWithCache(this.queryString, params, () => {
+      // Several statements without parameters (a raw script, a migration
+      // without breakpoints) run through the simple protocol, as on node-postgres.
+      if (params.length === 0 && this.queryString.includes(';')) return this.script(rowMode)
+      return this.client.query(this.queryString, params, { rowMode, types: this.types } as never)
+    })
+  }
+
+  private async script(rowMode: 'array' | 'object'): Promise<Result<any>> {
+    const run = (c: Connection | Transaction): Promise<Result<any>[]> => c.simpleQuery(this.queryString, { rowMode, types: this.types } as never) as Promise<Result<any>[]>
+    const client = this.client
+    const results = client instanceof Pool ? await client.connection(run) : await run(client as Connection)
+    // The last statement's result, as node-postgres's last one for a script.
+    return results.at(-1) ?? ({ rows: [], rowCount: null, command: '', fields: [] } as unknown as Result<any>)
   }
 
   async execute(placeholderValues: Record<string, unknown> = {}): Promise<T['execute']> {
@@ -121,6 +134,12 @@ class PglineSession<TFullSchema extends Record<string, unknown>, TSchema extends
   ): PgPreparedQuery<T> {
     // Named or not, pgline prepares each statement once per connection and reuses it.
     return new PglinePreparedQuery<T>(this.client, this.types, query.sql, query.params, this.options.logger, fields, isResponseInArrayMode, customResultMapper, queryMetadata, cacheConfig)
+  }
+
+  /** `db.$count()`: execute() gives a result, not rows (as Drizzle's own node-postgres session reads it). */
+  override async count(query: any): Promise<number> {
+    const r = (await this.execute(query)) as Result<{ count: unknown }>
+    return Number(r.rows[0]!.count)
   }
 
   override async transaction<T>(fn: (tx: PglineTransaction<TFullSchema, TSchema>) => Promise<T>, config?: PgTransactionConfig): Promise<T> {

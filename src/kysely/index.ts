@@ -60,6 +60,8 @@ export class PglineDialect implements Dialect {
   }
 }
 
+const ABORTED = Symbol.for('kysely.AbortedTransactionError')
+
 const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE'])
 
 class PglineConnection implements DatabaseConnection {
@@ -140,7 +142,12 @@ class PglineDriver implements Driver {
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     // A COMMIT of a transaction an earlier error aborted completes as ROLLBACK.
     const tag = await (connection as PglineConnection).control('commit')
-    if (tag === 'ROLLBACK') throw new InterfaceError('the transaction was rolled back: an earlier statement in it failed, so COMMIT rolled it back')
+    if (tag === 'ROLLBACK') {
+      const err = new InterfaceError('the transaction was rolled back: an earlier statement in it failed, so COMMIT rolled it back')
+      // Kysely's mark for its AbortedTransactionError: it then ends the transaction and releases the connection.
+      Object.defineProperty(err, ABORTED, { value: true })
+      throw err
+    }
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {

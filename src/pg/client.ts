@@ -251,14 +251,19 @@ export class Client extends EventEmitter {
     const sql = typeof handlers.text === 'string' ? handlers.text : ''
     const req = new SubmitRequest(handlers, this.connection, sql, (err) => this.emit('error', err))
     void req.done.then(turn.release)
-    connection()
-      .then((conn) => conn[EXCHANGE](sql, req, (wire) => req.start(wire)))
-      .catch((err: unknown) => {
-        req.refused()
-        const e = toPgError(err)
-        if (typeof handlers.handleError === 'function') handlers.handleError(e, this.connection)
-        else this.emit('error', e)
-      })
+    const refused = (err: unknown): void => {
+      req.refused()
+      const e = toPgError(err)
+      if (typeof handlers.handleError === 'function') handlers.handleError(e, this.connection)
+      else this.emit('error', e)
+    }
+    const start = (conn: Connection): Promise<void> => conn[EXCHANGE](sql, req, (wire) => req.start(wire))
+    // On a connected client with nothing ahead of it, it starts now, within
+    // query(), as in node-postgres: a close() right after query() then finds
+    // it running and ends its portal (begun later, it would wait for a Sync
+    // that never comes).
+    if (turn.before === undefined && this.conn !== undefined && this._queryable && !this._ending) start(this.conn).catch(refused)
+    else connection().then(start).catch(refused)
     return s
   }
 
@@ -402,6 +407,7 @@ export class Client extends EventEmitter {
     this.releaseTurns()
     if (this.endEmitted) return
     this.endEmitted = true
+    this.connection.ended()
     this.emit('end')
   }
 

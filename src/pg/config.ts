@@ -103,6 +103,8 @@ export async function toConnectionOptions(c: ClientConfig): Promise<ConnectionOp
   o.connectTimeout = c.connectionTimeoutMillis ?? 0
   if (c.keepAlive !== undefined) o.keepAlive = c.keepAlive
   if (c.keepAliveInitialDelayMillis !== undefined) o.keepAliveInitialDelay = c.keepAliveInitialDelayMillis
+  // node-postgres answers a cleartext password request (over TLS or not); libpq does too.
+  o.allowCleartextPassword = true
   const tls = tlsFor(c.ssl)
   if (tls !== undefined) o.tls = tls
   // Without ssl, sslmode in the URL or PGSSLMODE, node-postgres does not try TLS.

@@ -47,6 +47,8 @@ const NOWHERE: Wire = {
 const notRunning = (what: string): InterfaceError =>
   new InterfaceError(`pgline/pg: client.connection.${what}() writes to the server only while a submittable (pg-cursor, pg-query-stream) runs on this client`)
 
+const SOCKET_READERS = "pgline/pg: this submittable reads the server's bytes from the socket itself (pg-copy-streams' to() and both()), which pgline keeps to itself: use pgline's copyTo() and copyFrom()"
+
 /**
  * The `stream` of pg's connection as pg-copy-streams' from() uses it: raw,
  * already framed bytes written to the socket, and 'drain'.
@@ -54,6 +56,15 @@ const notRunning = (what: string): InterfaceError =>
 class RawStream extends EventEmitter {
   constructor(private readonly wire: Wire) {
     super()
+  }
+
+  // pg-copy-streams' to() and both() take the socket's incoming bytes over; pgline's are its own.
+  read(): never {
+    throw new InterfaceError(SOCKET_READERS)
+  }
+
+  pause(): never {
+    throw new InterfaceError(SOCKET_READERS)
   }
 
   write(chunk: Uint8Array): boolean {
@@ -91,10 +102,29 @@ export class ProtocolConnection extends EventEmitter {
     this.gone = gone
   }
 
+  private answering = false
+
   private out(what: string): Wire {
     if (this.wire !== undefined) return this.wire
-    if (this.gone) return NOWHERE
+    if (this.gone) {
+      // What a submittable writes after its end (pg-cursor closing its portal
+      // after an error) goes nowhere; what it then waits for, a
+      // readyForQuery, comes at once, so its close() settles.
+      if (!this.answering) {
+        this.answering = true
+        setImmediate(() => {
+          this.answering = false
+          this.emit('readyForQuery', { name: 'readyForQuery', length: 5, status: 'I' })
+        })
+      }
+      return NOWHERE
+    }
     throw notRunning(what)
+  }
+
+  /** For JSON.stringify: nothing of the connection's buffers. */
+  toJSON(): object {
+    return { running: this.wire !== undefined }
   }
 
   get stream(): RawStream {
@@ -177,9 +207,14 @@ export class ProtocolConnection extends EventEmitter {
     wire.scheduleFlush()
   }
 
-  /** pg's connection.end(): ends the client (pg-cursor's deprecated end() calls it). */
+  /** pg's connection.end(): ends the client (pg-cursor's deprecated end() calls it); 'end' follows. */
   end(): void {
     this.ending()
+  }
+
+  /** @internal The client ended: as pg's connection, say so. */
+  ended(): void {
+    this.emit('end')
   }
 }
 
@@ -201,6 +236,7 @@ export class SubmitRequest implements Request {
   ) {}
 
   private report(err: unknown): void {
+    this.errored = true
     if (typeof this.s.handleError === 'function') this.s.handleError(err, this.con)
     else this.unhandled(err)
   }
@@ -221,9 +257,13 @@ export class SubmitRequest implements Request {
     }
   }
 
+  /** An error was reported: the submittable is done. */
+  private errored = false
+
   handle(msg: BackendMessage): void {
     const s = this.s
     const con = this.con
+    if (this.errored && msg.type !== 'ErrorResponse') return
     switch (msg.type) {
       case 'DataRow': {
         const { buf, offsets } = msg
@@ -260,6 +300,10 @@ export class SubmitRequest implements Request {
       case 'ErrorResponse': {
         const err = toPgError(createDatabaseError(msg.fields, this.sql))
         con.emit('errorMessage', err)
+        // As node-postgres: the error ends the submittable's part; it hears
+        // nothing more (no readyForQuery after it, no second error).
+        if (this.errored) return
+        this.errored = true
         return this.report(err)
       }
       case 'CopyInResponse':
@@ -291,11 +335,12 @@ export class SubmitRequest implements Request {
   }
 
   complete(status: TransactionStatus): void {
-    this.con.attach(undefined)
+    // After an error, what the submittable still writes (a portal's Close) goes nowhere.
+    this.con.attach(undefined, this.errored)
     this.ended()
     this.con.emit('readyForQuery', { name: 'readyForQuery', length: 5, status })
     if (this.startError !== undefined) return this.report(this.startError)
-    this.s.handleReadyForQuery?.(this.con)
+    if (!this.errored) this.s.handleReadyForQuery?.(this.con)
   }
 
   /** It never got the connection (closed, or never connected): later queries need not wait for it. */
@@ -306,6 +351,9 @@ export class SubmitRequest implements Request {
   fail(err: Error): void {
     this.con.attach(undefined, true)
     this.ended()
-    this.report(toPgError(err))
+    if (!this.errored) {
+      this.errored = true
+      this.report(toPgError(err))
+    }
   }
 }

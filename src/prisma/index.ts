@@ -19,6 +19,7 @@ import type { Connection } from '../client/connection.js'
 import type { ConnectionOptions } from '../client/connection-options.js'
 import { parseUrl } from '../config/config.js'
 import { ConnectionError, DatabaseError, TimeoutError } from '../errors/base.js'
+import { PoolError } from '../pool/errors.js'
 import { Pool, type PoolLease, type PoolOptions } from '../pool/pool.js'
 import { TypeMap, defaultTypeMap } from '../types/type-map.js'
 import type { Result } from '../types/result.js'
@@ -140,11 +141,14 @@ const COLUMN_TYPES = new Map<number, number>([
   [2951, ColumnType.UuidArray],
 ])
 
-function columnType(oid: number, name: string): number {
+/** Names of the built-in types Prisma cannot read, for its error. */
+const UNSUPPORTED_NAMES: Record<number, string> = { 18: 'char', 22: 'int2vector', 24: 'regproc', 27: 'tid', 28: 'xid', 29: 'cid', 30: 'oidvector', 600: 'point', 601: 'lseg', 602: 'path', 603: 'box', 604: 'polygon', 628: 'line', 718: 'circle', 774: 'macaddr8', 829: 'macaddr', 1033: 'aclitem', 1186: 'interval', 2249: 'record', 2278: 'void', 3614: 'tsvector', 3615: 'tsquery', 3904: 'int4range', 3926: 'int8range', 3906: 'numrange', 3908: 'tsrange', 3910: 'tstzrange', 3912: 'daterange' }
+
+function columnType(oid: number): number {
   const t = COLUMN_TYPES.get(oid)
   if (t !== undefined) return t
   if (oid >= FIRST_USER_OID) return ColumnType.Text
-  throw new DriverAdapterError({ kind: 'UnsupportedNativeDataType', type: `${name} (type oid ${oid})` })
+  throw new DriverAdapterError({ kind: 'UnsupportedNativeDataType', type: UNSUPPORTED_NAMES[oid] ?? 'Unknown' })
 }
 
 // ---- values --------------------------------------------------------------------
@@ -206,8 +210,16 @@ const quoted = (message: string): string | undefined => /"((?:[^"]|"")*)"/.exec(
 /** A pgline error as the MappedError Prisma's engine turns into its own codes. */
 export function mapError(err: unknown): MappedError {
   if (err instanceof DatabaseError) {
-    const e = err
-    switch (e.code) {
+    // Prisma builds its raw-query and generic database errors from these.
+    return { ...mapDatabaseError(err), originalCode: err.code, originalMessage: err.message }
+  }
+  // A pool that could not connect wraps why: the connect's own error decides.
+  if (err instanceof PoolError && err.cause !== undefined) return mapError(err.cause)
+  return mapOther(err)
+}
+
+function mapDatabaseError(e: DatabaseError): MappedError {
+  switch (e.code) {
       case '22001':
         return { kind: 'LengthMismatch', column: e.column }
       case '22003':
@@ -227,7 +239,7 @@ export function mapError(err: unknown): MappedError {
       case '3D000':
         return { kind: 'DatabaseDoesNotExist', db: quoted(e.message) }
       case '28000':
-        return { kind: 'DatabaseAccessDenied', db: quoted(e.message) }
+        return { kind: 'DatabaseAccessDenied', db: /database "((?:[^"]|"")*)"/.exec(e.message)?.[1] }
       case '28P01':
         return { kind: 'AuthenticationFailed', user: quoted(e.message) }
       case '40001':
@@ -243,12 +255,16 @@ export function mapError(err: unknown): MappedError {
         return { kind: 'TooManyConnections', cause: e.message }
       default:
         return { kind: 'postgres', code: e.code ?? 'N/A', severity: e.severity ?? 'N/A', message: e.message, detail: e.detail, column: e.column, hint: e.hint }
-    }
   }
+}
+
+function mapOther(err: unknown): MappedError {
   if (err instanceof TimeoutError) return { kind: 'SocketTimeout' }
   if (err instanceof ConnectionError) {
-    const code = (err.cause as { code?: string } | undefined)?.code
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') return { kind: 'DatabaseNotReachable' }
+    let code: unknown
+    for (let e: unknown = err; e instanceof Error && code === undefined; e = e.cause) code = (e as { code?: unknown }).code
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') return { kind: 'DatabaseNotReachable' }
+    if (code === 'ETIMEDOUT') return { kind: 'SocketTimeout' }
     return { kind: 'ConnectionClosed' }
   }
   return { kind: 'postgres', code: 'N/A', severity: 'N/A', message: err instanceof Error ? err.message : String(err) }
@@ -285,7 +301,7 @@ class Queryable {
 
   async queryRaw(query: SqlQuery): Promise<SqlResultSet> {
     const r = await this.run(query)
-    return { columnNames: r.fields.map((f) => f.name), columnTypes: r.fields.map((f) => columnType(f.typeOid, f.name)), rows: r.rows }
+    return { columnNames: r.fields.map((f) => f.name), columnTypes: r.fields.map((f) => columnType(f.typeOid)), rows: r.rows }
   }
 
   async executeRaw(query: SqlQuery): Promise<number> {
@@ -402,10 +418,23 @@ export class PrismaPgline {
   readonly adapterName = 'pgline'
   private readonly types = prismaTypes()
 
+  // A #private field: the URL or options (and their password) stay out of inspect, JSON and spreads.
+  readonly #source: Pool | string | ConnectionOptions
+
   constructor(
-    private readonly source: Pool | string | ConnectionOptions,
+    source: Pool | string | ConnectionOptions,
     private readonly options: PrismaPglineOptions = {},
-  ) {}
+  ) {
+    this.#source = source
+  }
+
+  private get source(): Pool | string | ConnectionOptions {
+    return this.#source
+  }
+
+  toJSON(): object {
+    return { provider: this.provider, adapterName: this.adapterName }
+  }
 
   async connect(): Promise<PglineAdapter> {
     if (this.source instanceof Pool) return new PglineAdapter(this.source, this.types, this.options, false)

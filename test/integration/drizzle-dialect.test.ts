@@ -148,6 +148,12 @@ describe('pgline/drizzle', () => {
     expect(got.map((r) => r.rows[0]!.v)).toEqual(Array.from({ length: 100 }, (_, i) => i))
   })
 
+  it('$count(), and a script of several statements through execute()', async () => {
+    expect(await db.$count(users)).toBe(4)
+    const r = await db.execute(sql.raw(`create temp table ${T}_s (n int); insert into ${T}_s values (1), (2); select count(*)::int as n from ${T}_s`))
+    expect(r.rows).toEqual([{ n: 2 }])
+  })
+
   it('migrate() runs a migrations folder once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgline-drizzle-'))
     try {

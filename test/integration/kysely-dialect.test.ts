@@ -131,10 +131,17 @@ describe('PglineDialect', () => {
     expect(names).toEqual(['alice', 'bob', 'dave', 'frank', 'nulls'])
   })
 
-  it('a COMMIT after a failed statement reports the rollback', async () => {
-    const trx = await db.startTransaction().execute()
-    await trx.insertInto(users).values({ name: 'alice' }).execute().catch(() => undefined)
-    await expect(trx.commit().execute()).rejects.toThrow(/rolled back/)
+  it('a COMMIT after a failed statement reports the rollback, and the connection goes back to the pool', async () => {
+    const one = new Kysely<any>({ dialect: new PglineDialect({ pool: new Pool(url(), { max: 1, acquireTimeout: 5000 }) }) })
+    try {
+      const trx = await one.startTransaction().execute()
+      await trx.insertInto(users).values({ name: 'alice' }).execute().catch(() => undefined)
+      await expect(trx.commit().execute()).rejects.toThrow(/rolled back/)
+      // The only connection is free again (Kysely released it on the aborted-transaction mark).
+      expect((await sql<{ x: number }>`select 1 as x`.execute(one)).rows).toEqual([{ x: 1 }])
+    } finally {
+      await one.destroy()
+    }
   })
 
   it('streams in chunks through a portal, and breaking out leaves the pool whole', async () => {

@@ -92,6 +92,36 @@ describe('pg-cursor on pgline/pg', () => {
     expect(order).toEqual(['close', 'query'])
   })
 
+  it('closed right after query(), it ends its portal and the client goes on', async () => {
+    const cur = client.query(new Cursor('select g from generate_series(1, 10) g'))
+    await cur.close()
+    expect((await client.query('select 8 as eight')).rows).toEqual([{ eight: 8 }])
+  })
+
+  it("a failing read's callback is called once, and the cursor says nothing more", async () => {
+    const cur = client.query(new Cursor('select 1 / (g - 2) as v from generate_series(1, 5) g'))
+    const events: string[] = []
+    cur.on('error', () => events.push('error'))
+    cur.on('end', () => events.push('end'))
+    const calls: unknown[] = []
+    await new Promise<void>((resolve) =>
+      cur.read(10, (err: Error | null) => {
+        calls.push(err?.message ?? null)
+        setTimeout(resolve, 50)
+      }),
+    )
+    expect(calls).toEqual(['division by zero'])
+    expect(events).toEqual(['error'])
+    await cur.close()
+    expect((await client.query('select 9 as nine')).rows).toEqual([{ nine: 9 }])
+  })
+
+  it("a running cursor's JSON shows nothing of the connection's buffers", async () => {
+    const cur = client.query(new Cursor('select 1'))
+    expect(JSON.stringify(cur).length).toBeLessThan(2000)
+    await cur.close()
+  })
+
   it('rows of an empty statement, and a statement with no rows', async () => {
     const empty = client.query(new Cursor('select 1 where false'))
     expect(await empty.read(10)).toEqual([])
@@ -216,6 +246,20 @@ describe('pg-copy-streams on pgline/pg', () => {
     expect((await client.query(`select count(*)::int as n from ${t}`)).rows).toEqual([{ n: 0 }])
   })
 
+  it('from() on a table that does not exist, and destroy(): the stream fails, the client goes on', async () => {
+    const missing = client.query(copyStreams.from('copy no_such_table_at_all from stdin'))
+    await expect(pipeline(Readable.from(['1\n']), missing)).rejects.toMatchObject({ code: '42P01' })
+    expect((await client.query('select 10 as ten')).rows).toEqual([{ ten: 10 }])
+    const t = uniqueName('copydestroy')
+    await client.query(`create temp table ${t} (a int)`)
+    const sink = client.query(copyStreams.from(`copy ${t} from stdin`)) as unknown as NodeJS.WritableStream & { destroy(e?: Error): void }
+    const failed = new Promise((resolve) => sink.on('error', resolve))
+    sink.write('1\n')
+    sink.destroy(new Error('changed my mind'))
+    await failed
+    expect((await client.query(`select count(*)::int as n from ${t}`)).rows).toEqual([{ n: 0 }])
+  })
+
   it('to(): refused with an error that names what to use instead; the client goes on', async () => {
     const source = client.query(copyStreams.to('copy (select 1) to stdout'))
     const err = await (async () => {
@@ -255,18 +299,18 @@ describe('a submittable without handleError', () => {
   it("its error reaches the client's 'error' event", async () => {
     const c = await fresh()
     const error = once(c, 'error')
-    let ready!: () => void
-    const readied = new Promise<void>((r) => (ready = r))
+    let readied = false
     c.query({
       submit(con: any) {
         con.query('select 1/0')
       },
-      handleReadyForQuery: () => ready(),
+      // As in node-postgres, a submittable that got an error hears nothing more.
+      handleReadyForQuery: () => (readied = true),
     } as never)
     const [err] = await error
     expect((err as facade.DatabaseError).code).toBe('22012')
-    await readied
     expect((await c.query('select 1 as one')).rows).toEqual([{ one: 1 }])
+    expect(readied).toBe(false)
     await c.end()
   })
 
