@@ -164,9 +164,12 @@ function isoUtc(value: unknown): unknown {
 function prismaTypes(): TypeMap {
   const map = new TypeMap(defaultTypeMap, { int8: 'string', json: 'string' })
   // timestamp and timestamptz: the instant pgline decodes, written in UTC.
+  // Both formats: a statement run unprepared (prepare: false, a pooler) reads text.
   for (const oid of [1114, 1184]) {
-    const binary = defaultTypeMap.decoder(oid, 1)
-    map.registerDecoder(oid, 1, (buf, start, end) => isoUtc(binary(buf, start, end)))
+    for (const format of [0, 1] as const) {
+      const base = defaultTypeMap.decoder(oid, format)
+      map.registerDecoder(oid, format, (buf, start, end) => isoUtc(base(buf, start, end)))
+    }
   }
   // timetz: the time without its offset; money: without its currency sign.
   map.registerDecoder(1266, 0, (buf, start, end) => text(buf, start, end).replace(/[+-]\d{2}(:\d{2}){0,2}$/, ''))

@@ -252,7 +252,7 @@ describe("pgline's own dialects (pgline/kysely, pgline/drizzle) from the packed 
     ['dialects.cjs', 'dialects cjs: done'],
     ['dialects.mjs', 'dialects esm: done'],
   ] as const) {
-    it(`${script}: PglineDialect and drizzle() on a pgline Pool: pgline types, UniqueViolation, a stream, a transaction; the script exits by itself`, async () => {
+    it(`${script}: PglineDialect, drizzle() and PrismaPgline's adapter on pgline Pools: pgline types, UniqueViolation, a stream, a transaction, Prisma's value forms; the script exits by itself`, async () => {
       if (setupError !== undefined) throw setupError
       const r = await run(process.execPath, [script], app, { ...process.env, DATABASE_URL: dbUrl() })
       expect(r, r.stderr).toMatchObject({ code: 0 })

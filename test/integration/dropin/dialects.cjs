@@ -10,6 +10,7 @@ s.dialects(
     ...require('drizzle-orm/pg-core'),
     eq: require('drizzle-orm').eq,
     ...require('pgline'),
+    ...require('pgline/prisma'),
   },
   process.env.DATABASE_URL,
   `dcjs_${process.pid}`,

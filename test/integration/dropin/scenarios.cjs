@@ -341,7 +341,12 @@ async function mikroorm({ MikroORM, EntitySchema, types, UniqueConstraintViolati
 }
 
 /** pgline's own dialects (pgline/kysely, pgline/drizzle) on pgline Pools: pgline types, typed errors, a stream, a transaction. */
-async function dialects({ Kysely, sql, PglineDialect, drizzle, pgTable, serial, text, bigint, eq, Pool, UniqueViolation }, url, t) {
+async function dialects({ Kysely, sql, PglineDialect, drizzle, pgTable, serial, text, bigint, eq, Pool, UniqueViolation, PrismaPgline }, url, t) {
+  // pgline/prisma's adapter on its own (Prisma's engine calls it so): Prisma's value forms and column types.
+  const adapter = await new PrismaPgline(url).connect()
+  const r = await adapter.queryRaw({ sql: "select $1::int8 as n, '2024-02-29 13:14:15.5+00'::timestamptz as at", args: ['9007199254740993'], argTypes: [{ scalarType: 'bigint', arity: 'scalar' }] })
+  check(r.columnTypes.join() === '1,10' && r.rows[0][0] === '9007199254740993' && r.rows[0][1] === '2024-02-29T13:14:15.500+00:00', 'prisma adapter', r)
+  await adapter.dispose()
   const db = new Kysely({ dialect: new PglineDialect({ pool: new Pool(url, { max: 4 }) }) })
   const pool = new Pool(url, { max: 4 })
   try {
