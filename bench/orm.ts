@@ -1,6 +1,6 @@
-// The ORM workloads: Kysely and Drizzle, each on (a) node-postgres, (b)
-// pgline's node-postgres facade, (c) pgline's own dialect; raw pgline is the
-// floor. The ORM builds its SQL on every call (no prepared query objects), as
+// The ORM workloads: Kysely, Drizzle and Prisma, each on (a) node-postgres,
+// (b) pgline's node-postgres facade (not Prisma: see SETUPS), (c) pgline's
+// own dialect; raw pgline is the floor. The ORM builds its SQL on every call (no prepared query objects), as
 // application code usually does.
 //   orm-lookups: 1,000 sequential single-record lookups by primary key on the 1M-row table
 //   orm-insert:  one 100-row insert in a transaction (BEGIN, INSERT ... VALUES x100, COMMIT)
@@ -13,6 +13,11 @@ import { Pool } from '../src/index.js'
 import { drizzle as drizzlePgline } from '../src/drizzle/index.js'
 import { PglineDialect } from '../src/kysely/index.js'
 import * as pglinePg from '../src/pg/index.js'
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { PrismaPgline } from '../src/prisma/index.js'
 import { BIG } from './data.js'
 import { BIG_LOOKUP, openPgline, type BenchTarget } from './drivers.js'
 import { idStream, sequential, times, type Contender, type ResultRow, type Workload } from './contenders.js'
@@ -64,6 +69,34 @@ function drizzleOps(db: { select: any; transaction: any }, close: () => Promise<
   }
 }
 
+const PRISMA_DIR = fileURLToPath(new URL('./prisma/', import.meta.url))
+
+/**
+ * Prisma's client for the two tables, generated on first use into
+ * bench/prisma/generated (Prisma ships its generator as WebAssembly; the
+ * schema-engine binary the CLI looks for up front is never run).
+ */
+async function prismaClient(): Promise<new (options: { adapter: unknown }) => any> {
+  if (!existsSync(`${PRISMA_DIR}generated/client.ts`)) {
+    const bin = fileURLToPath(new URL('../node_modules/.bin/prisma', import.meta.url))
+    const r = spawnSync(bin, ['generate'], { cwd: PRISMA_DIR, env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', CHECKPOINT_DISABLE: '1' }, encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`prisma generate failed: ${r.stderr}`)
+  }
+  const mod = (await import(pathToFileURL(`${PRISMA_DIR}generated/client.ts`).href)) as { PrismaClient: new (options: { adapter: unknown }) => any }
+  return mod.PrismaClient
+}
+
+function prismaOps(prisma: any, close: () => Promise<unknown>): Ops {
+  return {
+    lookup: (id) => prisma.big.findUnique({ where: { id } }),
+    insert: (r) => prisma.$transaction((tx: any) => tx.bench_ins.createMany({ data: r })),
+    close: async () => {
+      await prisma.$disconnect()
+      await close()
+    },
+  }
+}
+
 /** The ways each ORM runs, by label. */
 const SETUPS: [string, (t: BenchTarget) => Promise<Ops>][] = [
   ['Kysely on pg', async (t) => kyselyOps(new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool(config(t)) }) }))],
@@ -90,6 +123,25 @@ const SETUPS: [string, (t: BenchTarget) => Promise<Ops>][] = [
       return drizzleOps(drizzlePgline(pool), () => pool.close())
     },
   ],
+  // Prisma's adapter for node-postgres keeps a pool only if it is the real
+  // pg's; given pgline/pg's it builds a pg.Pool of its own. So Prisma through
+  // the facade means the drop-in pg, which one process here cannot also be.
+  [
+    'Prisma on pg',
+    async (t) => {
+      const PrismaClient = await prismaClient()
+      const pool = new pg.Pool(config(t))
+      return prismaOps(new PrismaClient({ adapter: new PrismaPg(pool) }), () => pool.end())
+    },
+  ],
+  [
+    'Prisma, pgline/prisma',
+    async (t) => {
+      const PrismaClient = await prismaClient()
+      const pool = new Pool(target(t), { max: 1 })
+      return prismaOps(new PrismaClient({ adapter: new PrismaPgline(pool) }), () => pool.close())
+    },
+  ],
 ]
 
 function ormContender(label: string, setup: (t: BenchTarget) => Promise<Ops>, call: (ops: Ops) => () => Promise<unknown>): Contender {
@@ -112,6 +164,7 @@ function summary(rows: ResultRow[]): string[] {
   for (const [orm, native] of [
     ['Kysely', 'Kysely, PglineDialect'],
     ['Drizzle', 'Drizzle, pgline/drizzle'],
+    ['Prisma', 'Prisma, pgline/prisma'],
   ] as const) {
     const onPg = rate(`${orm} on pg`)
     const facade = rate(`${orm} on pgline/pg`)
