@@ -322,19 +322,19 @@ export class Client extends EventEmitter {
   /** Texts of named statements, so a later config may give the name alone. */
   private readonly named = new Map<string, string>()
 
-  private run(config: QueryConfig): Promise<QueryResult> {
+  private async run(config: QueryConfig): Promise<QueryResult> {
     this.active++
-    const p = this.runQuery(config)
-    const settled = (): void => {
-      // As node-postgres: 'drain' once nothing is queued, after the last query's own callbacks.
-      if (--this.active === 0) {
+    try {
+      return await this.runQuery(config)
+    } finally {
+      // As node-postgres: 'drain' once nothing is queued, after the last
+      // query's own callbacks (only worth a timer when someone listens).
+      if (--this.active === 0 && this.listenerCount('drain') > 0) {
         setImmediate(() => {
           if (this.active === 0 && !this._ending) this.emit('drain')
         })
       }
     }
-    p.then(settled, settled)
-    return p
   }
 
   private async runQuery(config: QueryConfig): Promise<QueryResult> {
