@@ -1,6 +1,7 @@
 // How each client library is opened, and the SQL every workload sends through
 // all of them. The workloads (workloads.ts) decide what each one runs.
 
+import dc from 'node:diagnostics_channel'
 import pg from 'pg'
 import postgres from 'postgres'
 import { connect, type Connection } from '../src/index.js'
@@ -28,6 +29,17 @@ export function openPgline(t: BenchTarget): Promise<Connection> {
  * change is measured side by side with what it changes in one run.
  */
 export const BASELINE = process.env.PGLINE_BASELINE || undefined
+
+/**
+ * PGLINE_BENCH_SUBSCRIBE=1: a subscriber that does nothing on every pgline
+ * tracing channel, so the run measures what tracing costs when someone
+ * listens (without it, the cost when nobody does).
+ */
+if (process.env.PGLINE_BENCH_SUBSCRIBE === '1') {
+  const { CHANNELS } = await import('../src/index.js')
+  const nothing = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} }
+  for (const name of Object.values(CHANNELS)) dc.tracingChannel(name).subscribe(nothing)
+}
 
 export async function openPglineBaseline(t: BenchTarget): Promise<Connection> {
   const mod = (await import(BASELINE!)) as { connect(t: BenchTarget): Promise<Connection> }

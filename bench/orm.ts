@@ -1,5 +1,5 @@
 // The ORM workloads: Kysely, Drizzle and Prisma, each on (a) node-postgres,
-// (b) pgline's node-postgres facade (not Prisma: see SETUPS), (c) pgline's
+// (b) pgline's node-postgres facade, (c) pgline's
 // own dialect; raw pgline is the floor. The ORM builds its SQL on every call (no prepared query objects), as
 // application code usually does.
 //   orm-lookups: 1,000 sequential single-record lookups by primary key on the 1M-row table
@@ -15,6 +15,7 @@ import { PglineDialect } from '../src/kysely/index.js'
 import * as pglinePg from '../src/pg/index.js'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import Module, { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaPgline } from '../src/prisma/index.js'
@@ -86,6 +87,34 @@ async function prismaClient(): Promise<new (options: { adapter: unknown }) => an
   return mod.PrismaClient
 }
 
+/**
+ * Prisma's adapter for node-postgres keeps a pool handed to it only if it is
+ * the real pg's (an instanceof check); anything else it treats as a config
+ * and builds a pool from its own require('pg'). So Prisma on the facade is a
+ * second copy of @prisma/adapter-pg whose 'pg' resolves to pgline/pg, as it
+ * would with the drop-in installed.
+ */
+function prismaPgOnFacade(): typeof PrismaPg {
+  const require = createRequire(import.meta.url)
+  const facade = fileURLToPath(new URL('../src/pg/index.ts', import.meta.url))
+  const adapter = require.resolve('@prisma/adapter-pg')
+  const M = Module as unknown as { _resolveFilename: (req: string, parent: { filename?: string } | undefined, ...rest: unknown[]) => string }
+  const resolve = M._resolveFilename
+  const saved = require.cache[adapter]
+  M._resolveFilename = function (req, parent, ...rest) {
+    if (req === 'pg' && parent?.filename?.includes('@prisma/adapter-pg')) return facade
+    return resolve.call(this, req, parent, ...rest)
+  }
+  try {
+    delete require.cache[adapter]
+    return (require(adapter) as { PrismaPg: typeof PrismaPg }).PrismaPg
+  } finally {
+    M._resolveFilename = resolve
+    if (saved) require.cache[adapter] = saved
+    else delete require.cache[adapter]
+  }
+}
+
 function prismaOps(prisma: any, close: () => Promise<unknown>): Ops {
   return {
     lookup: (id) => prisma.big.findUnique({ where: { id } }),
@@ -123,15 +152,20 @@ const SETUPS: [string, (t: BenchTarget) => Promise<Ops>][] = [
       return drizzleOps(drizzlePgline(pool), () => pool.close())
     },
   ],
-  // Prisma's adapter for node-postgres keeps a pool only if it is the real
-  // pg's; given pgline/pg's it builds a pg.Pool of its own. So Prisma through
-  // the facade means the drop-in pg, which one process here cannot also be.
   [
     'Prisma on pg',
     async (t) => {
       const PrismaClient = await prismaClient()
       const pool = new pg.Pool(config(t))
       return prismaOps(new PrismaClient({ adapter: new PrismaPg(pool) }), () => pool.end())
+    },
+  ],
+  [
+    'Prisma on pgline/pg',
+    async (t) => {
+      const PrismaClient = await prismaClient()
+      // A config, not a pool: the adapter builds its pool from pgline/pg and closes it on $disconnect().
+      return prismaOps(new PrismaClient({ adapter: new (prismaPgOnFacade())(config(t)) }), async () => {})
     },
   ],
   [

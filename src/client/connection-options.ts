@@ -42,8 +42,34 @@ export interface ConnectionOptions extends ConnectOptions {
   allowCleartextPassword?: boolean
   /** How some types map to JS on this connection (int8, numeric, date, timestamp, json); see README. */
   typeOptions?: TypeOptions
-  /** Print notices to stderr (also with PGLINE_DEBUG=1 in the environment); otherwise they only reach listeners. */
-  debug?: boolean
+  /**
+   * What to print (to stderr, or to `log`): true or 'notice' for every notice;
+   * 'query' for each statement with its duration, row count and the session's
+   * process id; 'protocol' for each message's type and length, both ways; a
+   * list such as 'query,protocol'; 'all'. When not given, PGLINE_DEBUG in the
+   * environment says the same ('1' is 'notice'). Parameter values, rows and
+   * passwords are never printed: statements appear as written, with $n.
+   */
+  debug?: boolean | string
+  /** Print each statement that took at least this many milliseconds (marked SLOW), whatever `debug` says. */
+  slowQueryMs?: number
+  /** Where the debug, slow-query and notice lines go (default: console.error, i.e. stderr). */
+  log?: (line: string) => void
+  /**
+   * Notices printed when nobody listens for them (no onNotice, no
+   * on('notice')): 'warning' (the default: WARNING, as libpq shows them),
+   * 'all', or 'none'.
+   */
+  printNotices?: 'warning' | 'all' | 'none'
+  /**
+   * The most rows a query's result may have (default: no limit); a query's
+   * own `maxRows` replaces it. Past it the query rejects with ResultTooLarge,
+   * the rest of its rows are discarded as they arrive, and the connection
+   * stays usable. See QueryOptions.maxRows and README, "Result-size guard".
+   */
+  maxRows?: number
+  /** The most bytes of rows (DataRow messages as received) a query's result may take (default: no limit); see maxRows. */
+  maxResultBytes?: number
 }
 
 export interface StatementDescription {

@@ -28,10 +28,15 @@ import { defaultTypeMap, TypeMap } from '../types/type-map.js'
 import type { ColumnsResult, Result, Row } from '../types/result.js'
 import { rejectionWithCallerFrames } from './caller-frames.js'
 import { emit } from './emit.js'
+import { debugFlags, QueryLog } from './query-log.js'
+import { ProtocolTrace } from './protocol-trace.js'
+import { answerPasswordRequest } from './password.js'
+import { connectChannel, finishQuery, queryChannel, TRACE_INFO, traceParents, transactionOf, traceCallbacks, tracePromise, type ConnectionTraceInfo, type ConnectTraceContext, type QueryTraceContext } from './diagnostics.js'
 import { Pipeline, PipelineLink } from './pipeline.js'
 import type { ConnectionOptions, PreparedStatement, StatementDescription } from './connection-options.js'
 import { prepareStatement } from './prepared.js'
 import { quoteIdentifier } from './quote.js'
+import { simpleText, toQuery, type SqlQuery } from './sql.js'
 import { runTransaction, type Transaction, type TransactionHost, type TransactionOptions } from './transaction.js'
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import type { CopyIn, CopyOut } from './copy.js'
@@ -53,6 +58,12 @@ const DEFAULT_CANCEL_GRACE = 5_000
 
 /** The key of Connection's hook for pgline/pg (see [EXCHANGE] below). */
 export const EXCHANGE: unique symbol = Symbol('pgline.exchange')
+
+function checkPrintNotices(v: unknown): 'warning' | 'all' | 'none' {
+  if (v === undefined) return 'warning'
+  if (v === 'warning' || v === 'all' || v === 'none') return v
+  throw new InterfaceError(`printNotices must be 'warning', 'all' or 'none', got ${JSON.stringify(v)}`)
+}
 
 export class Connection {
   /** The connection's type map: register codecs here to affect only this connection. */
@@ -93,6 +104,12 @@ export class Connection {
   private readonly wire: Wire
   /** The first close() call's promise. */
   private closing: Promise<void> | undefined
+  /** Statements logged (debug 'query', slowQueryMs), if asked for. */
+  private readonly queryLog: QueryLog | undefined
+  /** Message types and lengths logged (debug 'protocol'), if asked for. */
+  private readonly protocolTrace: ProtocolTrace | undefined
+  private readonly printNotices: 'warning' | 'all' | 'none'
+  private readonly log: (line: string) => void
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -107,15 +124,30 @@ export class Connection {
       throw new InterfaceError(`cancelGrace must be a non-negative number of milliseconds, got ${String(options.cancelGrace)}`)
     }
     if (config.onNotice) this.noticeListeners.push(config.onNotice)
-    if (options.debug ?? process.env.PGLINE_DEBUG === '1') {
-      this.noticeListeners.push((n) => console.error(`pgline: ${n.severity}: ${n.message}${n.detail ? ` (${n.detail})` : ''}`))
-    }
+    const flags = debugFlags(options.debug)
+    const log = options.log ?? ((line: string) => console.error(line))
+    if (typeof log !== 'function') throw new InterfaceError(`log must be a function taking a line of text, got ${typeof log}`)
+    this.printNotices = flags.notice ? 'all' : checkPrintNotices(options.printNotices)
+    this.log = log
+    const slow = options.slowQueryMs
+    if (slow !== undefined && (typeof slow !== 'number' || !(slow >= 0))) throw new InterfaceError(`slowQueryMs must be a non-negative number of milliseconds, got ${String(slow)}`)
+    if (flags.query || slow !== undefined) this.queryLog = new QueryLog(flags.query, slow, log, () => this.session.processId)
+    if (flags.protocol) this.protocolTrace = new ProtocolTrace(log)
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve))
     const settings = sessionSettings(config, options)
     this.tls = settings.tls
     this.startup = settings.startup
     this.session = new Session(this.writer, this.startup, {
-      notice: (n) => emit(this.noticeListeners, n),
+      notice: (n) => {
+        if (this.printNotices === 'all' || (this.noticeListeners.length === 0 && this.printNotices === 'warning' && (n.severityNonLocalized ?? n.severity) === 'WARNING')) {
+          try {
+            this.log(`pgline: ${n.severity}: ${n.message}${n.detail ? ` (${n.detail})` : ''}`)
+          } catch {
+            // A logger that throws must not break the session.
+          }
+        }
+        emit(this.noticeListeners, n)
+      },
       notification: (n) => {
         const subscribers = this.channels.get(n.channel)
         if (subscribers !== undefined) emit([...subscribers].map((f) => (x: Notification) => f(x.payload, x)), n)
@@ -124,6 +156,7 @@ export class Connection {
       parameterStatus: () => {},
       ready: () => this.readyWaiter?.resolve(),
       fatal: (err) => this.destroy(err),
+      passwordNeeded: () => answerPasswordRequest(this.config, this.session, () => this.flush()),
       completed: (req) => this.engine.completed(req),
     })
     this.engine = new Engine(
@@ -135,6 +168,8 @@ export class Connection {
         prepare: options.prepare ?? this.pooler !== 'transaction',
         resultFormat: checkResultFormat(options.resultFormat ?? 'auto'),
         maxInFlight: options.maxInFlight ?? 1000,
+        maxRows: options.maxRows,
+        maxResultBytes: options.maxResultBytes,
       },
       {
         send: (now) => (now && !this.flushScheduled ? this.flush() : this.scheduleFlush()),
@@ -175,6 +210,7 @@ export class Connection {
       checkOpen: () => this.checkOpen(),
       run: (token, op) => this.run(token, op),
       start: (token, op, resolve, reject) => this.start(token, op, resolve, reject),
+      traceInfo: () => this[TRACE_INFO](),
       pause: () => this.socket?.pause(),
       resume: () => this.socket?.resume(),
     }
@@ -196,19 +232,30 @@ export class Connection {
       get transactionStatus() {
         return conn.session.transactionStatus
       },
+      traceInfo: () => this[TRACE_INFO](),
     }
   }
 
   /** Opens a connection and waits until the server is ready for queries. */
   static async connect(input: string | ConnectionOptions = {}, extra: ConnectionOptions = {}): Promise<Connection> {
     const options: ConnectionOptions = typeof input === 'string' ? { ...parseUrl(input), ...extra } : { ...input, ...extra }
-    return connectToHosts(resolveConfig(options), {
-      open: async (one) => {
-        const conn = new Connection(one, options)
-        await conn.open()
-        return conn
-      },
-      matches: sessionMatches,
+    const config = resolveConfig(options)
+    const run = (): Promise<Connection> =>
+      connectToHosts(config, {
+        open: async (one) => {
+          const conn = new Connection(one, options)
+          await conn.open()
+          return conn
+        },
+        matches: sessionMatches,
+      })
+    if (!connectChannel.hasSubscribers) return run()
+    // With several hosts, the first is named at the start and the one connected to at the end.
+    const ctx: ConnectTraceContext = { host: config.host, port: config.port, database: config.database, user: config.user }
+    return tracePromise(connectChannel, ctx, run, (c, conn) => {
+      Object.assign(c, conn[TRACE_INFO]())
+      c.authMethod = conn.session.authMethod
+      c.serverVersion = conn.serverVersion
     })
   }
 
@@ -309,6 +356,7 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     this.received++
+    this.protocolTrace?.incoming(chunk)
     this.decoder.push(chunk)
     try {
       for (let msg = this.decoder.next(); msg !== null; msg = this.decoder.next()) {
@@ -382,22 +430,32 @@ export class Connection {
    * Runs one statement with the extended protocol. `$1..$n` placeholders
    * take `params` in order. Rows are objects; with `rowMode: 'array'`
    * arrays (`R` a tuple if you like), with `'columns'` in `result.columns`.
+   * A sql`...` fragment (or `{ text, values }`) carries its own values:
+   * `query(fragment, options?)` or `query(fragment, undefined, options)`.
    */
-  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
-  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
-  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
-  query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: QueryOptions = {}): Promise<Result<R>> {
-    return this.runQuery<R>(undefined, sql, params, options)
+  query<R extends unknown[] = unknown[]>(sql: SqlQuery, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: SqlQuery, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: SqlQuery, options?: QueryOptions): Promise<Result<R>>
+  query<R extends unknown[] = unknown[]>(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
+  query<R = Row>(sql: string | SqlQuery, params: readonly unknown[] | QueryOptions = EMPTY, options?: QueryOptions): Promise<Result<R>> {
+    if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
+    return this.runQuery<R>(undefined, sql, params as readonly unknown[], options)
   }
 
   /**
    * Runs SQL through the simple protocol: several statements separated by
-   * semicolons, no parameters, one Result per statement.
+   * semicolons, no parameters, one Result per statement. A sql`...`
+   * fragment is taken only without values (sql.ident, sql.literal...): one
+   * with values is refused, since the simple protocol has no parameters.
    */
-  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
-  simpleQuery(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
-  simpleQuery<R = Row>(sql: string, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
-  simpleQuery<R = Row>(sql: string, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string | SqlQuery, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
+  simpleQuery(sql: string | SqlQuery, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
+  simpleQuery<R = Row>(sql: string | SqlQuery, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
+  simpleQuery<R = Row>(sql: string | SqlQuery, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
+    // A fragment without values only: the simple protocol has no parameters.
+    if (typeof sql !== 'string') sql = simpleText(sql)
     return this.runSimple<R>(undefined, sql, options)
   }
 
@@ -426,6 +484,8 @@ export class Connection {
     this.checkOpen()
     const token = {}
     this.engine.claim(token, parent, 'pipeline()')
+    const tx = transactionOf(parent)
+    if (tx !== undefined) traceParents.set(token, tx)
     const pipe = new Pipeline(new PipelineLink(this.held, token)) as Pipeline & AsyncDisposable
     pipe[Symbol.asyncDispose] = async () => {
       try {
@@ -518,10 +578,13 @@ export class Connection {
    * so memory stays flat. The connection is held until the loop ends;
    * `break` closes the portal and leaves the connection usable.
    */
-  stream<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: StreamOptions & { rowMode: 'array' }): RowStream<R>
-  stream<R = Row>(sql: string, params?: readonly unknown[], options?: StreamOptions): RowStream<R>
-  stream<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options: StreamOptions = {}): RowStream<R> {
-    return openStream<R>(this.held, undefined, sql, params, options)
+  stream<R extends unknown[] = unknown[]>(sql: SqlQuery, options: StreamOptions & { rowMode: 'array' }): RowStream<R>
+  stream<R = Row>(sql: SqlQuery, options?: StreamOptions): RowStream<R>
+  stream<R extends unknown[] = unknown[]>(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: StreamOptions & { rowMode: 'array' }): RowStream<R>
+  stream<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: StreamOptions): RowStream<R>
+  stream<R = Row>(sql: string | SqlQuery, params: readonly unknown[] | StreamOptions = EMPTY, options?: StreamOptions): RowStream<R> {
+    if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
+    return openStream<R>(this.held, undefined, sql, params as readonly unknown[], options)
   }
 
   /**
@@ -640,10 +703,35 @@ export class Connection {
   /** run() for a caller that brings its own settle functions (a pipeline statement); throws what it refuses at once. */
   private start(token: object | undefined, op: Op, resolve: (value: unknown) => void, reject: (err: Error) => void): void {
     this.checkOpen()
+    if (op.kind === 'extended' || op.kind === 'pipelined' || op.kind === 'simple') {
+      if (this.queryLog !== undefined) [resolve, reject] = this.queryLog.wrap(op.kind === 'extended' ? 'query' : op.kind, op.sql, resolve, reject)
+      if (queryChannel.hasSubscribers) {
+        const ctx: QueryTraceContext = {
+          kind: op.kind,
+          sql: op.sql,
+          statementName: op.kind === 'extended' ? op.statement?.name : undefined,
+          paramCount: op.kind === 'simple' ? 0 : op.params.length,
+          connection: this[TRACE_INFO](),
+          transaction: transactionOf(token),
+        }
+        traceCallbacks(queryChannel, ctx, resolve, reject, finishQuery, (res, rej) => this.admit(token, op, op.options, res, rej))
+        return
+      }
+      this.admit(token, op, op.options, resolve, reject)
+      return
+    }
+    this.admit(token, op, NO_OPTIONS, resolve, reject)
+  }
+
+  private admit(token: object | undefined, op: Op, options: QueryOptions, resolve: (value: unknown) => void, reject: (err: Error) => void): void {
     const p = this.engine.admit(token, op, resolve, reject)
-    const options = op.kind === 'extended' || op.kind === 'pipelined' || op.kind === 'simple' ? op.options : NO_OPTIONS
     this.watchdog.watch(p, options.signal, options.timeout ?? this.queryTimeout)
     this.engine.submit(p)
+  }
+
+  /** Where this connection goes, for tracing contexts (symbol-keyed: not public API). */
+  [TRACE_INFO](): ConnectionTraceInfo {
+    return { host: this.config.host, port: this.config.port, database: this.config.database, user: this.config.user, processId: this.session.processId, tls: this.encrypted }
   }
 
   private checkOpen(): void {
@@ -675,7 +763,9 @@ export class Connection {
     if (s.writableNeedDrain) return
     // An open pipeline group has no Sync yet: ask the server to send what it has.
     if (this.engine.groupsOpen) fe.flush(this.writer)
-    s.write(this.writer.flush())
+    const out = this.writer.flush()
+    this.protocolTrace?.outgoing(out)
+    s.write(out)
   }
 
   /**
@@ -705,7 +795,11 @@ export class Connection {
     this.closeError ??= new ConnectionError('the connection was closed by close() before the server answered', { retrySafe: false })
     fe.terminate(this.writer)
     this.flushScheduled = false
-    if (this.writer.length > 0) socket.write(this.writer.flush())
+    if (this.writer.length > 0) {
+      const out = this.writer.flush()
+      this.protocolTrace?.outgoing(out)
+      socket.write(out)
+    }
     socket.end()
     if (this.session.pending > 0) {
       // Requests in flight: the server answers them before it reads

@@ -484,6 +484,11 @@ export class CopyOutRequest implements Request {
     this.wake()
   }
 
+  /** What ended the COPY, once it has: undefined when it ended well (or was stopped early on purpose). */
+  get failure(): Error | undefined {
+    return this.finalError()
+  }
+
   private finalError(): Error | undefined {
     if (this.aborted) return this.error
     if (this.error && !(this.canceled && (this.error as { code?: string }).code === '57014')) return this.error

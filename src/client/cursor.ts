@@ -5,6 +5,7 @@
 import { InterfaceError } from '../errors/base.js'
 import type { QueryOptions } from '../session/query-options.js'
 import type { Field, Result, Row } from '../types/result.js'
+import { toQuery, type SqlQuery } from './sql.js'
 
 /** What cursors need: a connection or a transaction handle. */
 export interface Queryable {
@@ -77,10 +78,15 @@ export class Cursor<R = Row> implements AsyncIterable<R> {
   /**
    * Runs SQL. With parameters it is one statement (extended protocol);
    * without, it may hold several statements: nextset() moves between results.
+   * A sql`...` fragment is one statement with its own values (extended
+   * protocol, even with none): `execute(fragment, options?)`.
    */
-  async execute(sql: string, params?: readonly unknown[], options: QueryOptions = {}): Promise<this> {
+  async execute(sql: SqlQuery, options?: QueryOptions): Promise<this>
+  async execute(sql: string | SqlQuery, params?: readonly unknown[], options?: QueryOptions): Promise<this>
+  async execute(sql: string | SqlQuery, params?: readonly unknown[] | QueryOptions, options?: QueryOptions): Promise<this> {
     this.check()
-    this.results = params !== undefined ? [await this.q.query<R>(sql, params, options)] : await this.q.simpleQuery<R>(sql, options)
+    if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
+    this.results = params !== undefined ? [await this.q.query<R>(sql, params as readonly unknown[], options)] : await this.q.simpleQuery<R>(sql, options)
     this.current = this.results[0]
     this.position = 0
     return this
@@ -182,8 +188,9 @@ export class ServerCursor<R = Row> implements AsyncIterable<R> {
     if (!this.declared) throw new InterfaceError(`server cursor ${this.name}: call execute() first`)
   }
 
-  /** DECLAREs the cursor for `sql`. */
-  async execute(sql: string, params: readonly unknown[] = []): Promise<this> {
+  /** DECLAREs the cursor for `sql` (SQL text with `params`, or a sql`...` fragment). */
+  async execute(sql: string | SqlQuery, params: readonly unknown[] = []): Promise<this> {
+    if (typeof sql !== 'string') ({ text: sql, values: params } = toQuery(sql, params))
     if (this.isClosed) throw new InterfaceError(`server cursor ${this.name} is closed`)
     if (this.declared) throw new InterfaceError(`server cursor ${this.name} is already declared; close it first`)
     if (!this.options.withHold && this.q.transactionStatus === 'I') {

@@ -4,6 +4,7 @@
 // signal and timeout, and is released when the engine sees it end. Shared by
 // the connection and the transaction handles (on a token's behalf).
 
+import { copyChannel, traceStarted, transactionOf, type CopyTraceContext } from './diagnostics.js'
 import { InterfaceError } from '../errors/base.js'
 import * as fe from '../protocol/frontend.js'
 import type { Stopper } from '../session/engine.js'
@@ -67,6 +68,33 @@ export async function copyFrom(
 ): Promise<CopyIn | number> {
   const source = isIterable(a) ? a : undefined
   const options = (source === undefined ? a : b) as CopyOptions | undefined
+  if (!copyChannel.hasSubscribers) return copyFromNow(host, parent, sql, source, options)
+  const ctx: CopyTraceContext = { direction: 'in', sql, connection: host.traceInfo(), transaction: transactionOf(parent) }
+  const ended = traceStarted(copyChannel, ctx)
+  try {
+    const out = await copyFromNow(host, parent, sql, source, options, (err, count) => {
+      ctx.rowCount = count
+      ended(err)
+    })
+    if (typeof out === 'number') {
+      ctx.rowCount = out
+      ended(undefined)
+    }
+    return out
+  } catch (err) {
+    ended(err)
+    throw err
+  }
+}
+
+async function copyFromNow(
+  host: HeldHost,
+  parent: object | undefined,
+  sql: string,
+  source: AsyncIterable<unknown> | Iterable<unknown> | undefined,
+  options: CopyOptions | undefined,
+  traced?: (err: unknown, count?: number) => void,
+): Promise<CopyIn | number> {
   // Checked before anything is claimed or sent.
   const abort = { signal: options?.signal, timeout: checkTimeout(options?.timeout) }
   const format = formatOf(sql)
@@ -104,6 +132,8 @@ export async function copyFrom(
     throw err
   }
   const w = new CopyIn(new CopyInWire(host.wire, req), req, info, format, encoder)
+  // A writer handed out: the COPY ends when its caller ends it.
+  if (traced !== undefined && source === undefined) req.done().then((n) => traced(undefined, n), traced)
   return source === undefined ? w : w.from(source)
 }
 
@@ -125,11 +155,20 @@ export function copyTo(host: HeldHost, parent: object | undefined, sql: string, 
   return new CopyOut(
     sql,
     {
-      start: (req) =>
-        runHeld(host, parent, req, sql, abort, (token, ended) => host.run(token, { kind: 'copy', sql, req, ended }), {
+      start: (req) => {
+        if (copyChannel.hasSubscribers) {
+          const ctx: CopyTraceContext = { direction: 'out', sql, connection: host.traceInfo(), transaction: transactionOf(parent) }
+          const ended = traceStarted(copyChannel, ctx)
+          void req.whenEnded().then(() => {
+            ctx.rowCount = req.count
+            ended(req.failure)
+          })
+        }
+        return runHeld(host, parent, req, sql, abort, (token, ended) => host.run(token, { kind: 'copy', sql, req, ended }), {
           stop: (err) => req.abort(err),
           cancel: () => host.engine.cancelRunning(req),
-        }),
+        })
+      },
       decoders: async (fmt) => {
         const oids = await columnTypes(host, sql, options.columnTypes, parent)
         return oids?.map((oid) => host.types.decoder(oid, fmt))

@@ -10,6 +10,8 @@ import type { QueryOptions } from '../session/query-options.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
 import type { PipelineGroupState } from '../session/ops/pipeline.js'
 import type { Runner } from './runner.js'
+import { toQuery, type SqlQuery } from './sql.js'
+import { pipelineSyncChannel, tracePromise, transactionOf, type PipelineSyncTraceContext } from './diagnostics.js'
 
 /** What a pipeline needs from its connection. */
 export interface PipelineHost {
@@ -22,6 +24,8 @@ export interface PipelineHost {
 /** A pipeline's statements and Syncs as operations run for its token; the Sync group being written is kept here. */
 export class PipelineLink implements PipelineHost {
   private group: PipelineGroupState | undefined
+  /** Statements written into the open group, for tracing. */
+  private statements = 0
 
   constructor(
     private readonly runner: Runner,
@@ -32,13 +36,19 @@ export class PipelineLink implements PipelineHost {
     // The group exists once a statement of it was admitted (a refused one leaves none to sync).
     const group = (): PipelineGroupState => (this.group ??= { request: undefined })
     this.runner.start(this.token, { kind: 'pipelined', sql, params, options, group }, resolve as (value: unknown) => void, reject)
+    this.statements++
   }
 
   pipelineSync(): Promise<void> {
     const g = this.group
+    const statements = this.statements
     this.group = undefined
+    this.statements = 0
     if (g === undefined) return Promise.resolve()
-    return this.runner.run(this.token, { kind: 'sync', group: () => g }) as Promise<void>
+    const run = (): Promise<void> => this.runner.run(this.token, { kind: 'sync', group: () => g }) as Promise<void>
+    if (!pipelineSyncChannel.hasSubscribers) return run()
+    const ctx: PipelineSyncTraceContext = { statements, connection: this.runner.traceInfo(), transaction: transactionOf(this.token) }
+    return tracePromise(pipelineSyncChannel, ctx, run, () => {})
   }
 }
 
@@ -88,11 +98,21 @@ export class Pipeline {
   }
 
   /** Queues one statement; its promise settles when its own result arrives. */
-  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
-  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
-  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
-  query<R = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Result<R>> {
+  query<R extends unknown[] = unknown[]>(sql: SqlQuery, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: SqlQuery, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: SqlQuery, options?: QueryOptions): Promise<Result<R>>
+  query<R extends unknown[] = unknown[]>(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
+  query<R = Row>(sql: string | SqlQuery, params: readonly unknown[] | QueryOptions = [], options?: QueryOptions): Promise<Result<R>> {
     if (this.ended || this.finishing) return Promise.reject(new InterfaceError('the pipeline has ended'))
+    if (typeof sql !== 'string') {
+      try {
+        ;({ text: sql, values: params, options } = toQuery(sql, params, options))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     const statement: Statement = { promise: undefined, failure: undefined }
     this.outstanding++
     this.count++
@@ -110,8 +130,8 @@ export class Pipeline {
       try {
         this.host.pipelineStatement(
           sql,
-          params,
-          options,
+          params as readonly unknown[],
+          options ?? {},
           (r) => {
             this.settled()
             resolve(r as Result<R>)

@@ -4,6 +4,7 @@
 
 import type { Engine } from '../session/engine.js'
 import type { Op } from '../session/pending.js'
+import type { ConnectionTraceInfo } from './diagnostics.js'
 
 export interface Runner {
   readonly engine: Engine
@@ -13,4 +14,6 @@ export interface Runner {
   run(token: object | undefined, op: Op): Promise<unknown>
   /** run() with the caller's own settle functions; throws what it refuses at once. */
   start(token: object | undefined, op: Op, resolve: (value: unknown) => void, reject: (err: Error) => void): void
+  /** Where the connection goes, for tracing contexts. */
+  traceInfo(): ConnectionTraceInfo
 }

@@ -3,6 +3,7 @@
 // owns the connection, so a query through the outer connection (which would
 // land inside this transaction by accident) is refused.
 
+import { traceParents, tracePromise, transactionChannel, transactionOf, type ConnectionTraceInfo, type TransactionTraceContext } from './diagnostics.js'
 import { InterfaceError } from '../errors.js'
 import { retryDelay, type RetryOptions } from './retry.js'
 import type { Pipeline } from './pipeline.js'
@@ -12,6 +13,7 @@ import type { CopyOptions } from './copy-setup.js'
 import type { RowStream, StreamOptions } from './stream.js'
 import type { ColumnsResult, Result, Row } from '../types/result.js'
 import type { QueryOptions } from '../session/query-options.js'
+import { simpleText, toQuery, type SqlQuery } from './sql.js'
 import { inspectCustom, summary, type InspectFn } from './inspect.js'
 
 export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
@@ -38,6 +40,8 @@ export interface TransactionHost {
   releaseOwner(token: object, parent: object | undefined): void
   readonly closed: boolean
   readonly transactionStatus: 'I' | 'T' | 'E'
+  /** Where the connection goes, for tracing contexts. */
+  traceInfo(): ConnectionTraceInfo
 }
 
 const LEVELS = new Set<string>(['read uncommitted', 'read committed', 'repeatable read', 'serializable'])
@@ -75,11 +79,14 @@ export class Transaction {
   }
 
   /** Streams rows in this transaction (see Connection.stream). */
-  stream<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: StreamOptions & { rowMode: 'array' }): RowStream<R>
-  stream<R = Row>(sql: string, params?: readonly unknown[], options?: StreamOptions): RowStream<R>
-  stream<R = Row>(sql: string, params: readonly unknown[] = [], options: StreamOptions = {}): RowStream<R> {
+  stream<R extends unknown[] = unknown[]>(sql: SqlQuery, options: StreamOptions & { rowMode: 'array' }): RowStream<R>
+  stream<R = Row>(sql: SqlQuery, options?: StreamOptions): RowStream<R>
+  stream<R extends unknown[] = unknown[]>(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: StreamOptions & { rowMode: 'array' }): RowStream<R>
+  stream<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: StreamOptions): RowStream<R>
+  stream<R = Row>(sql: string | SqlQuery, params: readonly unknown[] | StreamOptions = [], options?: StreamOptions): RowStream<R> {
     this.check('stream()')
-    return this.host.streamFor<R>(this.token, sql, params, options)
+    if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
+    return this.host.streamFor<R>(this.token, sql, params as readonly unknown[], options)
   }
 
   /** COPY FROM STDIN in this transaction (see Connection.copyFrom). */
@@ -114,24 +121,29 @@ export class Transaction {
     if (this.state !== 'active') throw new InterfaceError(`${what} on a transaction that has already ${this.state === 'committed' ? 'committed' : 'rolled back'}`)
   }
 
-  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
-  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
-  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
-  query<R = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Result<R>> {
+  query<R extends unknown[] = unknown[]>(sql: SqlQuery, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: SqlQuery, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: SqlQuery, options?: QueryOptions): Promise<Result<R>>
+  query<R extends unknown[] = unknown[]>(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
+  query<R = Row>(sql: string | SqlQuery, params: readonly unknown[] | QueryOptions = [], options?: QueryOptions): Promise<Result<R>> {
     try {
       this.check('query()')
+      if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.host.runQuery<R>(this.token, sql, params, options)
+    return this.host.runQuery<R>(this.token, sql, params as readonly unknown[], options)
   }
 
-  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
-  simpleQuery(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
-  simpleQuery<R = Row>(sql: string, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
-  simpleQuery<R = Row>(sql: string, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string | SqlQuery, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
+  simpleQuery(sql: string | SqlQuery, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
+  simpleQuery<R = Row>(sql: string | SqlQuery, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
+  simpleQuery<R = Row>(sql: string | SqlQuery, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
     try {
       this.check('simpleQuery()')
+      if (typeof sql !== 'string') sql = simpleText(sql)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -205,14 +217,22 @@ export async function runTransaction<T>(host: TransactionHost, fn: (tx: Transact
 }
 
 /** Claims the connection, opens the transaction (or savepoint), runs fn, commits or rolls back, releases. */
-async function runOnce<T>(
+function runOnce<T>(host: TransactionHost, parent: object | undefined, savepoint: string | undefined, open: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  if (!transactionChannel.hasSubscribers) return runTraced(host, parent, savepoint, open, fn, undefined)
+  const ctx: TransactionTraceContext = { savepoint: savepoint !== undefined, begin: open, connection: host.traceInfo(), transaction: transactionOf(parent) }
+  return tracePromise(transactionChannel, ctx, () => runTraced(host, parent, savepoint, open, fn, ctx), (c) => void (c.outcome = 'commit'))
+}
+
+async function runTraced<T>(
   host: TransactionHost,
   parent: object | undefined,
   savepoint: string | undefined,
   open: string,
   fn: (tx: Transaction) => Promise<T>,
+  trace: TransactionTraceContext | undefined,
 ): Promise<T> {
   const token = {}
+  if (trace !== undefined) traceParents.set(token, trace)
   host.claimOwner(token, parent)
   const tx = new Transaction(host, token, savepoint)
   try {
@@ -221,6 +241,7 @@ async function runOnce<T>(
     try {
       result = await fn(tx)
     } catch (err) {
+      if (trace !== undefined) trace.outcome = 'rollback'
       await tx.settle(false).catch(() => undefined)
       throw err
     }

@@ -8,10 +8,14 @@ import type { Decoder, ParamEncoder } from '../types/codec.js'
 import { extensionTypes } from '../types/extensions.js'
 import type { TypeMap } from '../types/type-map.js'
 import type { Result, Row } from '../types/result.js'
+import type { QueryOptions } from '../session/query-options.js'
 
 interface Querier {
-  query<R = Row>(sql: string, params?: readonly unknown[]): Promise<Result<R>>
+  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
 }
+
+/** The catalog reads are the driver's own: the connection's maxRows / maxResultBytes are for the caller's queries. */
+const UNLIMITED: QueryOptions = { maxRows: 0, maxResultBytes: 0 }
 
 interface TypeRow {
   oid: number
@@ -45,6 +49,7 @@ async function lookup(q: Querier, name: string): Promise<TypeRow> {
        from pg_type t left join pg_range r on r.rngtypid = t.oid
       where t.oid = to_regtype($1)`,
     [name],
+    UNLIMITED,
   )
   const row = r.rows[0]
   if (row === undefined) throw new InterfaceError(`type ${JSON.stringify(name)} does not exist (or is not visible on the search_path)`)
@@ -52,7 +57,7 @@ async function lookup(q: Querier, name: string): Promise<TypeRow> {
 }
 
 async function lookupOid(q: Querier, oid: number): Promise<string> {
-  const r = await q.query<{ name: string }>('select $1::int8::oid::regtype::text as name', [oid])
+  const r = await q.query<{ name: string }>('select $1::int8::oid::regtype::text as name', [oid], UNLIMITED)
   return r.rows[0]!.name
 }
 
@@ -65,7 +70,7 @@ export async function loadType(q: Querier, map: TypeMap, name: string, seen = ne
   seen.add(oid)
   switch (t.typtype) {
     case 'e': {
-      const labels = await q.query<{ l: string }>('select enumlabel::text as l from pg_enum where enumtypid = $1::int8::oid order by enumsortorder', [oid])
+      const labels = await q.query<{ l: string }>('select enumlabel::text as l from pg_enum where enumtypid = $1::int8::oid order by enumsortorder', [oid], UNLIMITED)
       registerEnum(map, oid, arrayOid, labels.rows.map((r) => r.l))
       return { oid, arrayOid, kind: 'enum' }
     }
@@ -75,6 +80,7 @@ export async function loadType(q: Querier, map: TypeMap, name: string, seen = ne
            from pg_attribute a join pg_type t on t.oid = a.atttypid
           where a.attrelid = $1::int8::oid and a.attnum > 0 and not a.attisdropped order by a.attnum`,
         [t.typrelid],
+        UNLIMITED,
       )
       for (const a of attrs.rows) {
         // Nested composites, enums and domains need their own codecs first.

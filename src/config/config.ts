@@ -62,7 +62,14 @@ export interface ConnectOptions {
   /** A port, or a comma-separated list matching the hosts ('5432,5433'; an empty entry is 5432). */
   port?: number | string
   user?: string
-  password?: string
+  /**
+   * The password, or a function that gives it (sync or async): called for
+   * each new connection, when the server asks for a password (never for a
+   * trust login), with the host, port, user and database it is for. For
+   * short-lived tokens (AWS RDS IAM, Azure Entra ID, Vault). See README,
+   * "Rotating credentials".
+   */
+  password?: string | PasswordFunction
   database?: string
   /** Password file to consult when no password is given (default ~/.pgpass). */
   passfile?: string
@@ -140,6 +147,18 @@ export interface ConnectOptions {
   onNotice?: (notice: Notice) => void
 }
 
+/** What a password function is told: the connection it gives a password for. */
+export interface PasswordTarget {
+  /** The host name (or socket directory, or address when only hostaddr was given), as the password file matches it. */
+  host: string
+  port: number
+  user: string
+  database: string
+}
+
+/** Gives the password of a new connection (a string, or a promise of one); see ConnectOptions.password. */
+export type PasswordFunction = (target: PasswordTarget) => string | Promise<string>
+
 /** One server to try, in order (or shuffled, with loadBalanceHosts 'random'). */
 export interface HostTarget {
   /**
@@ -155,7 +174,8 @@ export interface HostTarget {
   kind: 'tcp' | 'unix'
   /** The password for this host: the one given, or the password-file entry matching this host. */
   password: Secret | undefined
-  passwordSource: 'given' | 'passfile' | undefined
+  /** 'function': the password function gives it when the server asks (`password` stays undefined). */
+  passwordSource: 'given' | 'passfile' | 'function' | undefined
 }
 
 export interface TlsConfig {
@@ -199,6 +219,8 @@ export interface ResolvedConfig {
   user: string
   /** hosts[0].password: the given password, or the first host's password-file entry. */
   password: Secret | undefined
+  /** The password function, when `password` was one: no password file is read then. */
+  passwordFunction: PasswordFunction | undefined
   database: string
   applicationName: string | undefined
   options: string | undefined
@@ -547,8 +569,16 @@ export function resolveConfig(
 
   const hosts = buildHosts(o, sys)
   const passfile = passfilePath(o, env, sys)
-  const given = nonEmpty(o.password)
-  if (given !== undefined) {
+  const option: unknown = o.password
+  if (option !== undefined && option !== null && typeof option !== 'string' && typeof option !== 'function') {
+    throw new InterfaceError(`password must be a string or a function that gives one, got ${typeof option}`)
+  }
+  const passwordFunction = typeof option === 'function' ? (option as PasswordFunction) : undefined
+  const given = typeof option === 'string' ? nonEmpty(option) : undefined
+  if (passwordFunction !== undefined) {
+    // Called per connection when the server asks; the password file is not consulted.
+    for (const h of hosts) h.passwordSource = 'function'
+  } else if (given !== undefined) {
     const secret = new Secret(given)
     for (const h of hosts) {
       h.password = secret
@@ -577,6 +607,7 @@ export function resolveConfig(
     hosts,
     user,
     password: first.password,
+    passwordFunction,
     database,
     applicationName: nonEmpty(o.applicationName) ?? nonEmpty(o.fallbackApplicationName),
     options: nonEmpty(o.options),

@@ -75,6 +75,11 @@ const CONNECTION_KEYS = {
   allowCleartextPassword: true,
   typeOptions: true,
   debug: true,
+  slowQueryMs: true,
+  log: true,
+  printNotices: true,
+  maxRows: true,
+  maxResultBytes: true,
 } as const satisfies Record<keyof ConnectionOptions, true>
 
 const POOL_KEYS = {

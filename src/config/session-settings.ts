@@ -58,6 +58,7 @@ export function sessionSettings(config: ResolvedConfig, options: SessionOptions 
   const startup: StartupSettings = {
     user: config.user,
     password: config.password,
+    passwordLater: config.passwordFunction !== undefined,
     database: config.database,
     protocolVersion: config.protocolVersion,
     minProtocolVersion: config.minProtocolVersion,

@@ -193,7 +193,7 @@ export function drizzle<TSchema extends Record<string, unknown> = Record<string,
     const tables = extractTablesRelationalConfig(config.schema, createTableRelationsHelpers)
     schema = { fullSchema: config.schema, schema: tables.tables, tableNamesMap: tables.tableNamesMap }
   }
-  const base = client instanceof Pool ? defaultTypeMap : ((client as Connection).types ?? defaultTypeMap)
+  const base = client.types ?? defaultTypeMap
   const session = new PglineSession(client, drizzleTypes(base), dialect, schema, { logger })
   const db = new PglineDatabase<TSchema>(dialect, session as never, schema) as PglineDatabase<TSchema> & { $client: DrizzleClient }
   db.$client = client

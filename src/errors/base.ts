@@ -184,3 +184,28 @@ export class TimeoutError extends PglineError {}
  * `cause` is the error that aborted the group.
  */
 export class PipelineAborted extends PglineError {}
+
+/**
+ * A query's result went past `maxRows` or `maxResultBytes` (its own or the
+ * connection's). The server ran the statement to the end; the client threw
+ * the rows away as they came (nothing past the limit is decoded or kept),
+ * so the connection and any open transaction stay usable. `kind` says which
+ * limit, `limit` its value. For results that large, stream() or a server
+ * cursor reads the rows without holding them all.
+ */
+export class ResultTooLarge extends PglineError {
+  readonly kind: 'rows' | 'bytes'
+  readonly limit: number
+
+  constructor(kind: 'rows' | 'bytes', limit: number) {
+    super(
+      kind === 'rows'
+        ? `the result has more than ${limit} row${limit === 1 ? '' : 's'} (maxRows: ${limit}); its remaining rows were discarded. ` +
+            'Read large results with stream() or a server cursor, which do not hold every row in memory, or raise maxRows'
+        : `the result is larger than ${limit} bytes (maxResultBytes: ${limit}, counted as DataRow bytes received); its remaining rows were discarded. ` +
+            'Read large results with stream() or a server cursor, which do not hold every row in memory, or raise maxResultBytes',
+    )
+    this.kind = kind
+    this.limit = limit
+  }
+}

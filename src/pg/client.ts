@@ -3,6 +3,7 @@
 // protocol engine underneath (queries issued together share round trips,
 // each with its own Sync, so an error stays with its query).
 
+import { pgConnectionChannel, pgQueryChannel, type PgClientInfo } from './diagnostics.js'
 import { EventEmitter } from 'node:events'
 import { Connection, EXCHANGE, connect } from '../client/connection.js'
 import { ConnectionError } from '../errors/base.js'
@@ -156,7 +157,7 @@ export class Client extends EventEmitter {
   connect(): Promise<void>
   connect(callback: (err: Error | null) => void): void
   connect(callback?: (err: Error | null) => void): Promise<void> | void {
-    const done = this.open().then(() => undefined)
+    const done = (pgConnectionChannel.hasSubscribers ? pgConnectionChannel.tracePromise(() => this.open(), { connection: this.traceInfo() }) : this.open()).then(() => undefined)
     if (callback === undefined) return this.wrap(done)
     done.then(() => callback(null), (err: Error) => callback(err))
   }
@@ -322,7 +323,18 @@ export class Client extends EventEmitter {
   /** Texts of named statements, so a later config may give the name alone. */
   private readonly named = new Map<string, string>()
 
-  private async run(config: QueryConfig): Promise<QueryResult> {
+  private run(config: QueryConfig): Promise<QueryResult> {
+    if (!pgQueryChannel.hasSubscribers) return this.runCounted(config)
+    const ctx = { query: { text: config.text, name: config.name }, client: { ...this.traceInfo(), processID: this.processID } }
+    return pgQueryChannel.tracePromise(() => this.runCounted(config), ctx)
+  }
+
+  /** What a pg tracing context says of this client (node-postgres's shape). */
+  private traceInfo(): PgClientInfo {
+    return { database: this.database, host: this.host, port: this.port, user: this.user, ssl: Boolean(this.config.ssl) }
+  }
+
+  private async runCounted(config: QueryConfig): Promise<QueryResult> {
     this.active++
     try {
       return await this.runQuery(config)

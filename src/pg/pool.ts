@@ -4,6 +4,7 @@
 // connect() and release(), pool.query() for one statement, and pg-pool's
 // events. The class name contains "Pool", which Drizzle's detection needs.
 
+import { pgPoolConnectChannel, pgPoolReleaseChannel, pgPoolRemoveChannel } from './diagnostics.js'
 import { EventEmitter } from 'node:events'
 import { Client, hideSecrets, type QueryConfig } from './client.js'
 import type { ClientConfig } from './config.js'
@@ -74,7 +75,7 @@ export class Pool extends EventEmitter {
   connect(): Promise<PoolClient>
   connect(callback: (err: Error | undefined, client: PoolClient | undefined, release: (err?: Error | boolean) => void) => void): void
   connect(callback?: (err: Error | undefined, client: PoolClient | undefined, release: (err?: Error | boolean) => void) => void): Promise<PoolClient> | void {
-    const p = this.checkout()
+    const p = pgPoolConnectChannel.hasSubscribers ? this.tracedCheckout() : this.checkout()
     if (callback === undefined) return this.wrap(p)
     p.then(
       (c) => callback(undefined, c, (err) => c.release(err)),
@@ -86,6 +87,17 @@ export class Pool extends EventEmitter {
   private wrap<T>(p: Promise<T>): Promise<T> {
     const P = (this.options as { Promise?: { resolve<U>(v: PromiseLike<U>): PromiseLike<U> } }).Promise
     return P === undefined ? p : (P.resolve(p) as Promise<T>)
+  }
+
+  private tracedCheckout(): Promise<PoolClient> {
+    const ctx: { pool: object; client?: { processID: number | null; reused: boolean } } = {
+      pool: { totalCount: this.totalCount, idleCount: this.idleCount, waitingCount: this.waitingCount, maxSize: this.options.max },
+    }
+    return pgPoolConnectChannel.tracePromise(async () => {
+      const client = await this.checkout()
+      ctx.client = { processID: client.processID, reused: (this.uses.get(client) ?? 0) > 1 }
+      return client
+    }, ctx)
   }
 
   private checkout(): Promise<PoolClient> {
@@ -147,6 +159,7 @@ export class Pool extends EventEmitter {
     if (this.released.has(client)) throw new Error('Release called on client which has already been released to the pool.')
     this.released.add(client)
     this.emit('release', err instanceof Error ? err : undefined, client)
+    if (pgPoolReleaseChannel.hasSubscribers) pgPoolReleaseChannel.publish({ client: { processID: client.processID }, error: err instanceof Error ? err : undefined })
     const worn = this.options.maxUses !== undefined && (this.uses.get(client) ?? 0) >= this.options.maxUses
     if (err || worn || this.ending || !client._queryable || client._ending) {
       this.remove(client)
@@ -187,6 +200,7 @@ export class Pool extends EventEmitter {
     })
     void client.end().catch(() => undefined)
     this.emit('remove', client)
+    if (pgPoolRemoveChannel.hasSubscribers) pgPoolRemoveChannel.publish({ client: { processID: client.processID } })
   }
 
   query<R = any>(text: string | QueryConfig, values?: readonly unknown[]): Promise<QueryResult<R>>

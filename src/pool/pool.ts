@@ -12,9 +12,13 @@
 
 import { Connection, type ConnectionOptions, type QueryOptions } from '../client/connection.js'
 import type { ColumnsResult, Result, Row } from '../types/result.js'
+import type { TypeMap } from '../types/type-map.js'
 import type { Transaction, TransactionOptions } from '../client/transaction.js'
 import { parseUrl, resolveConfig } from '../config/config.js'
+import { resultLimits } from '../session/query-options.js'
+import { poolAcquireChannel, TRACE_INFO, tracePromise, type PoolAcquireTraceContext } from '../client/diagnostics.js'
 import { ConnectionError, InterfaceError } from '../errors/base.js'
+import { toQuery, type SqlQuery } from '../client/sql.js'
 import { inspectCustom, summary, type InspectFn } from '../client/inspect.js'
 import { ConnectionLeak, PoolClosed, PoolError, PoolExhausted, PoolTimeout } from './errors.js'
 import { canHeal } from './heal.js'
@@ -192,22 +196,26 @@ export class PoolLease implements AsyncDisposable {
   }
 
   /** Shorthand for `lease.connection.query(...)`. */
-  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
-  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
-  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
-  query<R = Row>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>> {
+  query<R extends unknown[] = unknown[]>(sql: SqlQuery, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: SqlQuery, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: SqlQuery, options?: QueryOptions): Promise<Result<R>>
+  query<R extends unknown[] = unknown[]>(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
+  query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[] | QueryOptions, options?: QueryOptions): Promise<Result<R>> {
     try {
-      return this.connection.query<R>(sql, params, options)
+      // The connection sorts out `(fragment, options)`.
+      return this.connection.query<R>(sql, params as readonly unknown[] | undefined, options)
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
   /** Shorthand for `lease.connection.simpleQuery(...)`. */
-  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
-  simpleQuery(sql: string, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
-  simpleQuery<R = Row>(sql: string, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
-  simpleQuery<R = Row>(sql: string, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]> {
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string | SqlQuery, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'array' }): Promise<Result<R>[]>
+  simpleQuery(sql: string | SqlQuery, options: Omit<QueryOptions, 'prepare'> & { rowMode: 'columns' }): Promise<ColumnsResult[]>
+  simpleQuery<R = Row>(sql: string | SqlQuery, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
+  simpleQuery<R = Row>(sql: string | SqlQuery, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]> {
     try {
       return this.connection.simpleQuery<R>(sql, options)
     } catch (err) {
@@ -316,6 +324,7 @@ export class Pool implements AsyncDisposable {
       base.connectTimeout = nonNegative('connectTimeout', options.connectTimeout, DEFAULTS.connectTimeout)
     }
     const resolved = resolveConfig(base) // a bad port or the like fails here, not in the background
+    resultLimits(base) // so does a bad maxRows or maxResultBytes
     this.#connectOptions = base
     this.target = { host: resolved.hosts.map((h) => h.host).join(','), port: resolved.port, database: resolved.database, user: resolved.user }
     const min = count('min', options.min, DEFAULTS.min)
@@ -341,6 +350,11 @@ export class Pool implements AsyncDisposable {
   }
 
   /** True once close() was called. */
+  /** The type map the pool's connections decode with (the `types` option), if one was given. */
+  get types(): TypeMap | undefined {
+    return this.#connectOptions.types
+  }
+
   get closed(): boolean {
     return this.state !== 'open'
   }
@@ -350,6 +364,16 @@ export class Pool implements AsyncDisposable {
    * or call `conn.release()` in a finally block.
    */
   acquire(options: AcquireOptions = {}): Promise<PoolLease> {
+    if (!poolAcquireChannel.hasSubscribers) return this.acquireNow(options)
+    const ctx: PoolAcquireTraceContext = { pool: { ...this.target } }
+    const since = performance.now()
+    return tracePromise(poolAcquireChannel, ctx, () => this.acquireNow(options), (c, lease) => {
+      c.waitedMs = performance.now() - since
+      c.connection = lease.connection[TRACE_INFO]()
+    })
+  }
+
+  private acquireNow(options: AcquireOptions): Promise<PoolLease> {
     return new Promise<PoolLease>((resolve, reject) => {
       if (this.state !== 'open') return reject(this.closedError())
       const timeout = limit(nonNegative('timeout', options.timeout, this.acquireTimeout))
@@ -392,15 +416,20 @@ export class Pool implements AsyncDisposable {
     })
   }
 
-  /** Runs one query on a pooled connection: acquire, query, release. */
-  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: PoolQueryOptions & { rowMode: 'array' }): Promise<Result<R>>
-  query(sql: string, params: readonly unknown[] | undefined, options: PoolQueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
-  query<R = Row>(sql: string, params?: readonly unknown[], options?: PoolQueryOptions): Promise<Result<R>>
-  async query<R = Row>(sql: string, params?: readonly unknown[], options: PoolQueryOptions = {}): Promise<Result<R>> {
+  /** Runs one query on a pooled connection: acquire, query, release. Takes a sql`...` fragment as Connection.query does. */
+  query<R extends unknown[] = unknown[]>(sql: SqlQuery, options: PoolQueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: SqlQuery, options: PoolQueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: SqlQuery, options?: PoolQueryOptions): Promise<Result<R>>
+  query<R extends unknown[] = unknown[]>(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: PoolQueryOptions & { rowMode: 'array' }): Promise<Result<R>>
+  query(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: PoolQueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
+  query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: PoolQueryOptions): Promise<Result<R>>
+  async query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[] | PoolQueryOptions, options?: PoolQueryOptions): Promise<Result<R>> {
+    if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
+    options ??= {}
     for (let attempt = 0; ; attempt++) {
       const lease = await this.acquire({ timeout: options.acquireTimeout, signal: options.signal })
       try {
-        return await lease.connection.query<R>(sql, params, options)
+        return await lease.connection.query<R>(sql, params as readonly unknown[] | undefined, options)
       } catch (err) {
         // The connection died before the query was written (an idle
         // connection the server had just closed): once more on another.

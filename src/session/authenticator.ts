@@ -21,10 +21,20 @@ export interface AuthSettings {
   requireAuth?: Set<string> | undefined
   /** Whether a cleartext password may be sent (not over plain TCP unless allowed). */
   allowCleartext?: boolean
+  /**
+   * A function gives the password (`password` is undefined): when the
+   * server asks for one, the request waits (awaitingPassword) until supply().
+   */
+  passwordLater?: boolean
 }
+
+/** Thrown by password() when the password function must be asked first; caught in handle(). */
+const ASK_FUNCTION: unique symbol = Symbol('pgline.askPasswordFunction')
 
 export class Authenticator {
   done = false
+  /** The method the server asked for ('none' for trust), once it asked: for tracing. */
+  method: string | undefined
   private scramState: scram.ScramState | undefined
 
   constructor(
@@ -33,8 +43,10 @@ export class Authenticator {
   ) {}
 
   private password(method: string): string {
-    const pw = this.settings.password
+    const pw = this.supplied ?? this.settings.password
     if (pw === undefined) {
+      // Nothing is written before a password is read, so the request can be answered again once it is here.
+      if (this.settings.passwordLater === true) throw ASK_FUNCTION
       throw new ClientAuthenticationError(
         `the server asked for ${method} authentication of role "${this.settings.user}" but no password was given`,
       )
@@ -43,6 +55,7 @@ export class Authenticator {
   }
 
   private allow(method: string): void {
+    this.method = method
     const allowed = this.settings.requireAuth
     if (allowed !== undefined && !allowed.has(method)) {
       throw new ClientAuthenticationError(
@@ -54,10 +67,40 @@ export class Authenticator {
     }
   }
 
+  /** The password function's password, once supply() gave it. */
+  private supplied: Secret | undefined
+  /** The server's request that waits for the password function. */
+  private waiting: AuthenticationMessage | undefined
+
+  /** The server asked for a password the function must give: call it, then supply(). */
+  get awaitingPassword(): boolean {
+    return this.waiting !== undefined
+  }
+
   handle(msg: AuthenticationMessage): void {
+    try {
+      this.answer(msg)
+    } catch (err) {
+      if (err !== ASK_FUNCTION) throw err
+      this.waiting = msg
+    }
+  }
+
+  /** The password function's answer: answers the request that waited for it. */
+  supply(password: Secret): void {
+    const msg = this.waiting
+    if (msg === undefined) return
+    this.waiting = undefined
+    this.supplied = password
+    this.answer(msg)
+  }
+
+  private answer(msg: AuthenticationMessage): void {
     switch (msg.type) {
       case 'AuthenticationOk':
-        if (this.scramState === undefined) this.allow('none')
+        // Trust only when no method was asked for first: AuthenticationOk after
+        // an md5 or cleartext exchange is that method succeeding, not 'none'.
+        if (this.method === undefined) this.allow('none')
         if (this.settings.channelBindingMode === 'require' && this.scramState?.mechanism !== 'SCRAM-SHA-256-PLUS') {
           throw new ClientAuthenticationError(`channel binding is required but authentication of role "${this.settings.user}" ended without it`)
         }

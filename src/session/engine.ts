@@ -28,7 +28,7 @@ import { sendStream } from './ops/stream.js'
 import { checkParamCount, checkSqlText } from './params.js'
 import { canceledError, isStaleStatement, type Op, type Pending } from './pending.js'
 import { maxPlaceholder } from './placeholders.js'
-import { checkResultFormat, type QueryOptions, type ResultFormat } from './query-options.js'
+import { checkResultFormat, resultLimits, type QueryOptions, type ResultFormat, type ResultLimits } from './query-options.js'
 import type { Request, Session } from './session.js'
 import { StatementCache, type CachedStatement } from './statement-cache.js'
 
@@ -41,6 +41,9 @@ export interface EngineSettings {
   resultFormat: ResultFormat
   /** Requests written but not answered before further ones wait. */
   maxInFlight: number
+  /** The connection's maxRows / maxResultBytes (QueryOptions has the same, per query). */
+  maxRows?: number
+  maxResultBytes?: number
 }
 
 /** What the engine asks of the connection around it. */
@@ -84,6 +87,8 @@ export class Engine implements OpContext {
   private readonly prepareByDefault: boolean
   private readonly resultFormat: ResultFormat
   private readonly maxInFlight: number
+  /** The connection's result limits; undefined when it has none. */
+  private readonly limits: ResultLimits | undefined
   private lifecycle: Lifecycle = 'open'
   /** Whoever holds the connection: a transaction, pipeline, stream or COPY handle's token, or undefined. */
   private owner: object | undefined
@@ -112,6 +117,7 @@ export class Engine implements OpContext {
     this.prepareByDefault = settings.prepare && this.cache.capacity > 0
     this.resultFormat = checkResultFormat(settings.resultFormat)
     this.maxInFlight = Math.max(1, settings.maxInFlight)
+    this.limits = resultLimits(settings)
   }
 
   // --- State
@@ -215,6 +221,8 @@ export class Engine implements OpContext {
       types: kind === 'stream' ? op.types : (options.types ?? this.types),
       prepare: kind !== 'simple' && (options.prepare ?? this.prepareByDefault) && this.cache.capacity > 0,
       group: kind === 'pipelined' || kind === 'sync' ? op.group() : undefined,
+      // Two undefined checks per query when no limit is asked for; rows pay nothing then.
+      limits: options.maxRows === undefined && options.maxResultBytes === undefined ? this.limits : resultLimits(options, this.limits),
       state: 'queued',
       retried: false,
       abortReason: undefined,

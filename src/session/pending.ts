@@ -9,7 +9,7 @@ import type { TypeMap } from '../types/type-map.js'
 import type { RowMode } from '../types/result.js'
 import type { QueryRequest } from './ops/query.js'
 import type { PipelineGroupState } from './ops/pipeline.js'
-import type { QueryOptions, ResultFormat } from './query-options.js'
+import type { QueryOptions, ResultFormat, ResultLimits } from './query-options.js'
 import type { Request } from './session.js'
 import type { CachedStatement } from './statement-cache.js'
 
@@ -53,6 +53,8 @@ export interface Pending<O extends Op = Op> {
   readonly prepare: boolean
   /** For pipelined statements and syncs: the group they belong to. */
   readonly group: PipelineGroupState | undefined
+  /** The maxRows / maxResultBytes its result is held to (extended, simple, pipelined); undefined: none. */
+  readonly limits: ResultLimits | undefined
   state: PendingState
   /** Set once a stale prepared statement made us re-prepare and run it again. */
   retried: boolean

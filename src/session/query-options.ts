@@ -26,6 +26,45 @@ export interface QueryOptions {
    * from: their results are always text.
    */
   resultFormat?: ResultFormat
+  /**
+   * The most rows the result may have; past it the query rejects with
+   * ResultTooLarge and the rest of the result is discarded as it arrives.
+   * Default: the connection's maxRows; 0 or Infinity: no limit (lifting
+   * the connection's for this query). simpleQuery() counts the rows of all
+   * its results together. stream() does not apply it.
+   */
+  maxRows?: number
+  /**
+   * The most bytes of rows the result may take, counted as the DataRow
+   * messages arrive (their wire size, not the decoded values); past it, as
+   * for maxRows. Default: the connection's; 0 or Infinity: no limit.
+   */
+  maxResultBytes?: number
+}
+
+/** The limits a query's result is held to (Infinity: none of that kind); undefined when there are none. */
+export interface ResultLimits {
+  readonly maxRows: number
+  readonly maxBytes: number
+}
+
+function limitValue(name: string, value: unknown): number {
+  if (value === 0 || value === Infinity) return Infinity
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InterfaceError(`${name} must be a positive integer (0 or Infinity: no limit), got ${typeof value === 'number' ? String(value) : typeof value}`)
+  }
+  return value
+}
+
+/**
+ * The limits of `o` (a query's options or the connection's), each falling
+ * back to the one in `base` (the connection's) when not given; undefined
+ * when neither kind is limited, which spares the row path any counting.
+ */
+export function resultLimits(o: { maxRows?: unknown; maxResultBytes?: unknown }, base?: ResultLimits): ResultLimits | undefined {
+  const maxRows = o.maxRows === undefined ? (base?.maxRows ?? Infinity) : limitValue('maxRows', o.maxRows)
+  const maxBytes = o.maxResultBytes === undefined ? (base?.maxBytes ?? Infinity) : limitValue('maxResultBytes', o.maxResultBytes)
+  return maxRows === Infinity && maxBytes === Infinity ? undefined : { maxRows, maxBytes }
 }
 
 export type ResultFormat = 'auto' | 'text' | 'binary'

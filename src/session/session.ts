@@ -9,6 +9,7 @@ import type { AuthenticationMessage, BackendMessage, NoticeFields, TransactionSt
 import * as fe from '../protocol/frontend.js'
 import type { Writer } from '../protocol/writer.js'
 import { Authenticator, type AuthSettings } from './authenticator.js'
+import type { Secret } from '../config/secret.js'
 
 /** A unit of work that ends with one ReadyForQuery. */
 export interface Request {
@@ -36,6 +37,12 @@ export interface SessionEvents {
   fatal(err: PglineError): void
   /** A request's ReadyForQuery was handled: the engine may write what waits. */
   completed(req: Request): void
+  /**
+   * The server asked for a password that a function gives (passwordLater):
+   * call it, then supplyPassword() (or die() with its error). Until then
+   * the session sends nothing and the server waits.
+   */
+  passwordNeeded?(): void
 }
 
 export type Phase = 'startup' | 'ready' | 'closed'
@@ -82,6 +89,11 @@ export class Session {
     this.auth = new Authenticator(settings, writer)
     this.protocolMinor = settings.protocolVersion === '3.2' ? 2 : 0
     this.minMinor = settings.minProtocolVersion === '3.2' ? 2 : 0
+  }
+
+  /** The authentication method the server asked for ('none' for trust), once startup got that far. */
+  get authMethod(): string | undefined {
+    return this.auth.method
   }
 
   /** Appends the StartupMessage. */
@@ -217,9 +229,20 @@ export class Session {
           } catch (err) {
             this.die(err as PglineError)
           }
+          if (this.auth.awaitingPassword && this.phase === 'startup') this.events.passwordNeeded?.()
           return
         }
         return this.die(new ProtocolError(`unexpected ${msg.type} during startup`, msg.type))
+    }
+  }
+
+  /** The password function's password, after passwordNeeded: answers the server's request (the caller sends what is written). */
+  supplyPassword(password: Secret): void {
+    if (this.phase !== 'startup') return
+    try {
+      this.auth.supply(password)
+    } catch (err) {
+      this.die(err as PglineError)
     }
   }
 

@@ -33,6 +33,7 @@ import {
   type TransactionOptions,
 } from '../index.js'
 import { SharedIO } from './codec.js'
+import { simpleText, toQuery, type SqlQuery } from '../client/sql.js'
 import { checkOptionKeys } from '../config/known-options.js'
 import { emit } from '../client/emit.js'
 import { retryDelay } from '../client/retry.js'
@@ -41,6 +42,8 @@ import { OPS, type LimitRule, type Op, type OpArgs, type OpName } from './ops.js
 
 export * from '../errors.js'
 export { DecodeError, PgInterval, PgRange } from '../index.js'
+// Fragments are rendered on this side: only text and values cross to the worker.
+export { sql, SqlFragment, type SqlQuery, type SqlTag } from '../client/sql.js'
 export type { ColumnDescription, Columns, ColumnsResult, CopyOptions, Field, LoadedType, Notice, Result, Row, ServerCursorOptions, StatementDescription, TransactionOptions }
 
 export interface SyncConnectionOptions extends Omit<ConnectionOptions, 'types'> {
@@ -435,6 +438,12 @@ export class SyncConnection {
     if ((options as ConnectionOptions).types !== undefined) {
       throw new InterfaceError('the sync API cannot take a type map: its codecs are functions, which cannot cross to the worker thread')
     }
+    if (rest.log !== undefined) throw new InterfaceError('the sync API cannot take a log function: it cannot cross to the worker thread (its lines go to stderr)')
+    if (typeof (options as ConnectionOptions).password === 'function') {
+      throw new InterfaceError(
+        'the sync API cannot take a password function: a function cannot cross to the worker thread, and an async one could not be awaited; call it first and pass the password it gives as a string',
+      )
+    }
     const grace = replyGrace === undefined ? DEFAULT_REPLY_GRACE : positiveOrZero(replyGrace)
     const stallSetting = workerStallTimeout === undefined ? DEFAULT_STALL_TIMEOUT : positiveOrZero(workerStallTimeout)
     const stall = stallSetting === 0 ? 0 : Math.max(MIN_STALL_TIMEOUT, stallSetting)
@@ -503,19 +512,24 @@ export class SyncConnection {
     }
   }
 
-  /** Runs one statement with the extended protocol; `$1..$n` take `params`. */
-  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
-  query(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
-  query<R = Row>(sql: string, params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
-  query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
-    return this.call('query', [sql, params, options]).value as Result<R>
+  /** Runs one statement with the extended protocol; `$1..$n` take `params`. A sql`...` fragment carries its values: `query(fragment, options?)`. */
+  query<R extends unknown[] = unknown[]>(sql: SqlQuery, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
+  query(sql: SqlQuery, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
+  query<R = Row>(sql: SqlQuery, options?: SyncQueryOptions): Result<R>
+  query<R extends unknown[] = unknown[]>(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
+  query(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
+  query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
+  query<R = Row>(sql: string | SqlQuery, params: readonly unknown[] | SyncQueryOptions = EMPTY, options?: SyncQueryOptions): Result<R> {
+    if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
+    return this.call('query', [sql, params as readonly unknown[], options]).value as Result<R>
   }
 
-  /** Runs `;`-separated statements through the simple protocol; one Result per statement. */
-  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'array' }): Result<R>[]
-  simpleQuery(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'columns' }): ColumnsResult[]
-  simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[]
-  simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
+  /** Runs `;`-separated statements through the simple protocol; one Result per statement. A fragment only without values. */
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string | SqlQuery, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'array' }): Result<R>[]
+  simpleQuery(sql: string | SqlQuery, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'columns' }): ColumnsResult[]
+  simpleQuery<R = Row>(sql: string | SqlQuery, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[]
+  simpleQuery<R = Row>(sql: string | SqlQuery, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
+    if (typeof sql !== 'string') sql = simpleText(sql)
     return this.call('simpleQuery', [sql, options]).value as Result<R>[]
   }
 
@@ -659,17 +673,22 @@ export class SyncTransaction {
     if (this.state === 'ended') throw new InterfaceError(`${method}() on a transaction whose callback has returned`)
   }
 
-  query<R extends unknown[] = unknown[]>(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
-  query(sql: string, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
-  query<R = Row>(sql: string, params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
-  query<R = Row>(sql: string, params: readonly unknown[] = EMPTY, options?: SyncQueryOptions): Result<R> {
-    return this.call('query', [sql, params, options]).value as Result<R>
+  query<R extends unknown[] = unknown[]>(sql: SqlQuery, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
+  query(sql: SqlQuery, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
+  query<R = Row>(sql: SqlQuery, options?: SyncQueryOptions): Result<R>
+  query<R extends unknown[] = unknown[]>(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'array' }): Result<R>
+  query(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: SyncQueryOptions & { rowMode: 'columns' }): ColumnsResult
+  query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: SyncQueryOptions): Result<R>
+  query<R = Row>(sql: string | SqlQuery, params: readonly unknown[] | SyncQueryOptions = EMPTY, options?: SyncQueryOptions): Result<R> {
+    if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
+    return this.call('query', [sql, params as readonly unknown[], options]).value as Result<R>
   }
 
-  simpleQuery<R extends unknown[] = unknown[]>(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'array' }): Result<R>[]
-  simpleQuery(sql: string, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'columns' }): ColumnsResult[]
-  simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[]
-  simpleQuery<R = Row>(sql: string, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
+  simpleQuery<R extends unknown[] = unknown[]>(sql: string | SqlQuery, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'array' }): Result<R>[]
+  simpleQuery(sql: string | SqlQuery, options: Omit<SyncQueryOptions, 'prepare'> & { rowMode: 'columns' }): ColumnsResult[]
+  simpleQuery<R = Row>(sql: string | SqlQuery, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[]
+  simpleQuery<R = Row>(sql: string | SqlQuery, options?: Omit<SyncQueryOptions, 'prepare'>): Result<R>[] {
+    if (typeof sql !== 'string') sql = simpleText(sql)
     return this.call('simpleQuery', [sql, options]).value as Result<R>[]
   }
 
@@ -826,9 +845,12 @@ export class SyncCursor<R = Row> implements Iterable<R> {
     if (this.isClosed) throw new InterfaceError('the cursor is closed')
   }
 
-  /** Runs SQL: with parameters one statement (extended protocol); without, possibly several (see nextset()). */
-  execute(sql: string, params?: readonly unknown[], options?: SyncQueryOptions): this {
-    this.state = this.call('execute', [sql, params, options]) as CursorState
+  /** Runs SQL: with parameters one statement (extended protocol); without, possibly several (see nextset()). A sql`...` fragment is one statement with its values. */
+  execute(sql: SqlQuery, options?: SyncQueryOptions): this
+  execute(sql: string | SqlQuery, params?: readonly unknown[], options?: SyncQueryOptions): this
+  execute(sql: string | SqlQuery, params?: readonly unknown[] | SyncQueryOptions, options?: SyncQueryOptions): this {
+    if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
+    this.state = this.call('execute', [sql, params as readonly unknown[] | undefined, options]) as CursorState
     return this
   }
 
@@ -908,8 +930,9 @@ export class SyncServerCursor<R = Row> implements Iterable<R> {
     if (this.isClosed) throw new InterfaceError(`server cursor ${this.name} is closed`)
   }
 
-  /** DECLAREs the cursor for `sql`. */
-  execute(sql: string, params: readonly unknown[] = EMPTY): this {
+  /** DECLAREs the cursor for `sql` (SQL text with `params`, or a sql`...` fragment). */
+  execute(sql: string | SqlQuery, params: readonly unknown[] = EMPTY): this {
+    if (typeof sql !== 'string') ({ text: sql, values: params } = toQuery(sql, params))
     this.fieldsDescription = this.call('execute', [sql, params]) as ColumnDescription[] | null
     return this
   }

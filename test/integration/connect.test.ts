@@ -70,6 +70,11 @@ describe('authentication policy', () => {
     await expect(connect(optionsFor('md5', { requireAuth: 'scram-sha-256' }))).rejects.toThrow(/md5 authentication .* requireAuth does not allow/)
     await expect(connect(optionsFor('scram', { requireAuth: '!md5,!password' }))).resolves.toBeTruthy()
     await expect(connect(optionsFor('trust', { requireAuth: 'scram-sha-256' }))).rejects.toThrow(/none authentication/)
+    // The method asked for is what counts, not the AuthenticationOk that ends it.
+    for (const [role, method] of [['md5', 'md5'], ['scram', 'scram-sha-256'], ['trust', 'none']] as const) {
+      const c = await connect(optionsFor(role, { requireAuth: method }))
+      await c.close()
+    }
     await expect(connect(optionsFor('scram', { requireAuth: 'kerberos5' }))).rejects.toThrow(/unknown authentication method|require_auth method/)
   })
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connect, Pool, UniqueViolation, type Connection } from '../../src/index.js'
+import { connect, defaultTypeMap, Pool, TypeMap, UniqueViolation, type Connection } from '../../src/index.js'
 import { drizzle, migrate } from '../../src/drizzle/index.js'
 import { optionsFor, uniqueName } from './_util.js'
 
@@ -146,6 +146,20 @@ describe('pgline/drizzle', () => {
     }
     const got = await Promise.all(Array.from({ length: 100 }, (_, i) => db.execute(sql`select ${i}::int as v`)))
     expect(got.map((r) => r.rows[0]!.v)).toEqual(Array.from({ length: 100 }, (_, i) => i))
+  })
+
+  it("a Pool's own type map is what Drizzle's values are decoded with", async () => {
+    const types = new TypeMap(defaultTypeMap)
+    // numeric as a JavaScript number (a text-only decoder: results of numeric then come as text).
+    types.registerDecoder(1700, 0, (buf, start, end) => Number(buf.toString('latin1', start, end)))
+    const own = new Pool({ ...cfg(), types }, { max: 1 })
+    try {
+      expect(own.types).toBe(types)
+      const r = await drizzle(own, { schema }).execute(sql`select 12.50::numeric as p, 7::int4 as n`)
+      expect(r.rows).toEqual([{ p: 12.5, n: 7 }])
+    } finally {
+      await own.close()
+    }
   })
 
   it('$count(), and a script of several statements through execute()', async () => {

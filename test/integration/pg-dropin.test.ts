@@ -42,6 +42,12 @@ const SCHEMA = `generator client {
   output   = "../generated"
 }
 
+generator cjs {
+  provider     = "prisma-client"
+  output       = "../generated-cjs"
+  moduleFormat = "cjs"
+}
+
 datasource db {
   provider = "postgresql"
 }
@@ -86,6 +92,18 @@ import { PrismaClient, Prisma } from './generated/client.ts'
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 5 })
 if (!pool.constructor.name.includes('Pool') || pg.Pool !== (await import('pgline/pg')).Pool) throw new Error('pg is not the drop-in')
 const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+`
+// And from CommonJS, on the client generated as CommonJS (\`require()\`
+// throughout), built as a CommonJS application would be (esbuild, the one
+// under tsx, bundles the generated TypeScript and leaves packages external)
+// and run by plain node.
+const APP_NATIVE_CJS = `const { Pool } = require('pgline')
+const { PrismaPgline } = require('pgline/prisma')
+const { PrismaClient, Prisma } = require('./generated-cjs/client')
+
+async function main() {
+const pool = new Pool(process.env.DATABASE_URL, { max: 5 })
+const prisma = new PrismaClient({ adapter: new PrismaPgline(pool) })
 `
 const APP_NATIVE = `import { Pool } from 'pgline'
 import { PrismaPgline } from 'pgline/prisma'
@@ -205,6 +223,7 @@ beforeAll(async () => {
     await writeFile(join(app, 'prisma.config.ts'), CONFIG)
     await writeFile(join(app, 'app.ts'), APP_ON_DROPIN + APP)
     await writeFile(join(app, 'app-native.ts'), APP_NATIVE + APP)
+    await writeFile(join(app, 'app-native.cts'), APP_NATIVE_CJS + APP + '}\nmain().catch((e) => { console.error(e); process.exitCode = 1 })\n')
     await writeFile(join(app, 'others.mjs'), OTHERS)
     const gen = await run(join(app, 'node_modules', '.bin', 'prisma'), ['generate'], app, { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', CHECKPOINT_DISABLE: '1' })
     if (gen.code !== 0) throw new Error(`prisma generate failed:\n${gen.stdout}\n${gen.stderr}`)
@@ -285,11 +304,24 @@ describe('Prisma 7 on the drop-in pg', () => {
 })
 
 describe("Prisma 7 on pgline's own adapter (pgline/prisma)", () => {
-  it('the same application on new PrismaPgline(pool): nested writes, joins, interactive transactions, P2002/P2003/P2025, the types, 50 queries at once', async () => {
-    if (setupError !== undefined) throw setupError
-    const tsx = join(ROOT, 'node_modules', '.bin', 'tsx')
-    const r = await run(tsx, ['app-native.ts'], app, { ...process.env, DATABASE_URL: dbUrl() })
-    expect(r, r.stderr).toMatchObject({ code: 0 })
-    expect(r.stdout.trim().split('\n').at(-1)).toBe('prisma: done')
-  })
+  for (const [script, form] of [
+    ['app-native.ts', 'ESM'],
+    ['app-native.cts', 'CommonJS, on a client generated as CommonJS'],
+  ] as const) {
+    it(`the same application on new PrismaPgline(pool), from ${form}: nested writes, joins, interactive transactions, P2002/P2003/P2025, the types, 50 queries at once`, async () => {
+      if (setupError !== undefined) throw setupError
+      const env = { ...process.env, DATABASE_URL: dbUrl() }
+      let r: Run
+      if (script.endsWith('.cts')) {
+        const esbuild = join(ROOT, 'node_modules', '.bin', 'esbuild')
+        const built = await run(esbuild, [script, '--bundle', '--platform=node', '--format=cjs', '--packages=external', '--outfile=app-native.cjs', '--log-level=warning'], app)
+        expect(built, built.stderr).toMatchObject({ code: 0 })
+        r = await run(process.execPath, ['app-native.cjs'], app, env)
+      } else {
+        r = await run(join(ROOT, 'node_modules', '.bin', 'tsx'), [script], app, env)
+      }
+      expect(r, r.stderr).toMatchObject({ code: 0 })
+      expect(r.stdout.trim().split('\n').at(-1)).toBe('prisma: done')
+    })
+  }
 })

@@ -13,7 +13,7 @@ import {
 import { optionsFor, uniqueName } from './_util.js'
 
 const KEY_PASSPHRASE = 'key-passphrase-7d1f0c'
-const password = optionsFor('scram').password!
+const password = optionsFor('scram').password as string
 
 /** Every printed form of `x` that a log line might carry. */
 function printed(x: unknown): string[] {
@@ -140,7 +140,7 @@ describe('no secret in any printed form', () => {
     // Cleartext asked over plain TCP, refused on the client.
     const cleartext = await connect(optionsFor('password', { allowCleartextPassword: false })).catch((e: unknown) => e)
     expect(cleartext).toBeInstanceOf(ClientAuthenticationError)
-    expectNoSecret(cleartext, optionsFor('password').password!)
+    expectNoSecret(cleartext, optionsFor('password').password as string)
   })
 })
 

@@ -156,7 +156,7 @@ export function sendPipelined(ctx: OpContext, p: Pending<Extract<Op, { kind: 'pi
     fe.describe(w, 'P', '')
   }
   fe.execute(w, '', 0)
-  const req = new QueryRequest(p.sql, p.types, p.mode, hooks, ...ctx.settle(p, undefined), fields, plan)
+  const req = new QueryRequest(p.sql, p.types, p.mode, p.limits, hooks, ...ctx.settle(p, undefined), fields, plan)
   p.state = 'sent'
   p.request = req
   g.request.add(req)
@@ -171,7 +171,7 @@ export function sendPipelined(ctx: OpContext, p: Pending<Extract<Op, { kind: 'pi
  */
 function refuseInGroup(ctx: OpContext, p: Pending, group: GroupRequest, err: Error): void {
   fe.bind(ctx.writer, '', REFUSED_STATEMENT, NONE, [], NONE)
-  const stand = new QueryRequest(p.sql, p.types, p.mode, ctx.plainHooks, noop, noop)
+  const stand = new QueryRequest(p.sql, p.types, p.mode, undefined, ctx.plainHooks, noop, noop)
   group.addRefused(stand, err)
   ctx.wrote()
 }

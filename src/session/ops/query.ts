@@ -3,7 +3,7 @@
 // first error, and the decode plan of the current result; simple queries and
 // pipelined statements read their replies with it too.
 
-import { ConnectionError, ProtocolError } from '../../errors/base.js'
+import { ConnectionError, ProtocolError, ResultTooLarge } from '../../errors/base.js'
 import { createDatabaseError } from '../../errors.js'
 import type { DatabaseError } from '../../errors.js'
 import type { BackendMessage, TransactionStatus } from '../../protocol/messages.js'
@@ -13,6 +13,7 @@ import { columnError, DecodeError, parseCommandTag, RowDecoder, type Field, type
 import * as fe from '../../protocol/frontend.js'
 import { encodeTyped, encodeUntyped } from '../params.js'
 import type { Op, Pending } from '../pending.js'
+import type { ResultLimits } from '../query-options.js'
 import { describeInto, fieldsFor, formatsOf, type CachedStatement } from '../statement-cache.js'
 import type { OpContext } from './context.js'
 import { DescribeRequest } from './describe.js'
@@ -41,11 +42,16 @@ export class QueryRequest implements Request {
   private copyOut = false
   private sawParse = false
   private columnRows = 0
+  /** Rows and DataRow bytes received so far against `limits` (every result of a simple query together). */
+  private limitRows = 0
+  private limitBytes = 0
 
   constructor(
     readonly sql: string,
     private readonly types: TypeMap,
     private readonly mode: RowMode,
+    /** maxRows / maxResultBytes; undefined (no limit) costs the row path one check. */
+    private readonly limits: ResultLimits | undefined,
     private readonly hooks: QueryHooks,
     private readonly resolve: (results: Result<unknown>[]) => void,
     private readonly reject: (err: Error) => void,
@@ -67,6 +73,7 @@ export class QueryRequest implements Request {
           throw new ProtocolError(`DataRow has ${msg.offsets.length / 2} columns, the description ${plan.fields.length}`)
         }
         if (this.error !== undefined) return
+        if (this.limits !== undefined && this.overLimit(this.limits, msg.offsets)) return
         try {
           const row = plan.decode(msg.buf, msg.offsets)
           if (row !== undefined) this.rows.push(row)
@@ -96,8 +103,10 @@ export class QueryRequest implements Request {
       case 'ErrorResponse':
         this.plan?.discard()
         if (!this.sawParse) this.hooks.parseFailed?.()
-        // The first error wins; the server skips to Sync after it.
-        if (this.error === undefined || this.error instanceof DecodeError) {
+        // The first error wins; the server skips to Sync after it. A client-side
+        // one (a row that would not decode, a result past its limit) gives way:
+        // the server's says what became of the statement and the transaction.
+        if (this.error === undefined || this.error instanceof DecodeError || this.error instanceof ResultTooLarge) {
           this.error = createDatabaseError(msg.fields, this.sql)
         }
         return
@@ -128,6 +137,24 @@ export class QueryRequest implements Request {
       default:
         throw new ProtocolError(`unexpected ${msg.type} in a query cycle`)
     }
+  }
+
+  /**
+   * Counts a row against the limits; past one, records ResultTooLarge and
+   * drops what was gathered, so this and every later row of the cycle is
+   * skipped before decoding (the `error` check above).
+   */
+  private overLimit(limits: ResultLimits, offsets: Int32Array): boolean {
+    let kind: 'rows' | 'bytes'
+    if (++this.limitRows > limits.maxRows) kind = 'rows'
+    else if (limits.maxBytes === Infinity || (this.limitBytes += dataRowBytes(offsets)) <= limits.maxBytes) return false
+    else kind = 'bytes'
+    this.error = new ResultTooLarge(kind, kind === 'rows' ? limits.maxRows : limits.maxBytes)
+    this.rows = []
+    this.columnRows = 0
+    this.results.length = 0
+    this.plan?.discard()
+    return true
   }
 
   /** The error recorded so far (for a pipeline that must say what aborted it). */
@@ -196,6 +223,16 @@ export class QueryRequest implements Request {
   }
 }
 
+/** A DataRow's size on the wire: type byte, length and column count, then each column's length word and bytes. */
+function dataRowBytes(offsets: Int32Array): number {
+  let n = 7
+  for (let i = 0; i < offsets.length; i += 2) {
+    const start = offsets[i]!
+    n += start === -1 ? 4 : 4 + offsets[i + 1]! - start
+  }
+  return n
+}
+
 // --- The extended-protocol query: Parse (unless prepared), Bind, Execute, Sync.
 
 const NONE: number[] = []
@@ -231,7 +268,7 @@ function sendUnnamed(ctx: OpContext, p: Pending): void {
   if (!writeUnnamedPortal(ctx, p)) return
   fe.execute(ctx.writer, '', 0)
   fe.sync(ctx.writer)
-  ctx.sent(p, new QueryRequest(p.sql, p.types, p.mode, ctx.plainHooks, ...ctx.settle(p, undefined)))
+  ctx.sent(p, new QueryRequest(p.sql, p.types, p.mode, p.limits, ctx.plainHooks, ...ctx.settle(p, undefined)))
 }
 
 function sendPrepared(ctx: OpContext, p: Pending<Extract<Op, { kind: 'extended' }>>, stmt: CachedStatement): void {
@@ -250,7 +287,7 @@ function sendPrepared(ctx: OpContext, p: Pending<Extract<Op, { kind: 'extended' 
   // An explicitly prepared statement is the caller's: no silent re-prepare.
   const cached = p.op.statement === undefined ? stmt : undefined
   const plan = fields === stmt.fields ? ctx.planFor(stmt, p) : undefined
-  ctx.sent(p, new QueryRequest(p.sql, p.types, p.mode, ctx.plainHooks, ...ctx.settle(p, cached), fields, plan))
+  ctx.sent(p, new QueryRequest(p.sql, p.types, p.mode, p.limits, ctx.plainHooks, ...ctx.settle(p, cached), fields, plan))
 }
 
 /** Prepares and describes a new statement, holding later operations until its description is back; then runs `p` first. */

@@ -9,5 +9,5 @@ import { QueryRequest } from './query.js'
 export function sendSimple(ctx: OpContext, p: Pending): void {
   ctx.closeEvicted()
   fe.query(ctx.writer, p.sql)
-  ctx.sent(p, new QueryRequest(p.sql, p.types, p.mode, ctx.plainHooks, ...ctx.settle(p, undefined)))
+  ctx.sent(p, new QueryRequest(p.sql, p.types, p.mode, p.limits, ctx.plainHooks, ...ctx.settle(p, undefined)))
 }

@@ -4,12 +4,13 @@ const s = require('./scenarios.cjs')
 
 s.dialects(
   {
+    // pgline first: it has a `sql` of its own, and `sql` here is Kysely's.
+    ...require('pgline'),
     ...require('kysely'),
     ...require('pgline/kysely'),
     ...require('pgline/drizzle'),
     ...require('drizzle-orm/pg-core'),
     eq: require('drizzle-orm').eq,
-    ...require('pgline'),
     ...require('pgline/prisma'),
   },
   process.env.DATABASE_URL,

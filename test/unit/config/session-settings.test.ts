@@ -127,6 +127,7 @@ describe('startup settings', () => {
       channelBindingMode: 'require',
       requireAuth: undefined,
       allowCleartext: false,
+      passwordLater: false,
     })
     expect(startup.password?.reveal()).toBe('pw')
   })
