@@ -28,7 +28,7 @@ import { defaultTypeMap, TypeMap } from '../types/type-map.js'
 import type { ColumnsResult, Result, Row } from '../types/result.js'
 import { rejectionWithCallerFrames } from './caller-frames.js'
 import { emit } from './emit.js'
-import { debugFlags, QueryLog } from './query-log.js'
+import { debugFlags, QueryLog, writeLine } from './query-log.js'
 import { ProtocolTrace } from './protocol-trace.js'
 import { answerPasswordRequest } from './password.js'
 import { connectChannel, finishQuery, queryChannel, TRACE_INFO, traceParents, transactionOf, traceCallbacks, tracePromise, type ConnectionTraceInfo, type ConnectTraceContext, type QueryTraceContext } from './diagnostics.js'
@@ -140,11 +140,7 @@ export class Connection {
     this.session = new Session(this.writer, this.startup, {
       notice: (n) => {
         if (this.printNotices === 'all' || (this.noticeListeners.length === 0 && this.printNotices === 'warning' && (n.severityNonLocalized ?? n.severity) === 'WARNING')) {
-          try {
-            this.log(`pgline: ${n.severity}: ${n.message}${n.detail ? ` (${n.detail})` : ''}`)
-          } catch {
-            // A logger that throws must not break the session.
-          }
+          writeLine(this.log, `pgline: ${n.severity}: ${n.message}${n.detail ? ` (${n.detail})` : ''}`)
         }
         emit(this.noticeListeners, n)
       },
@@ -440,7 +436,14 @@ export class Connection {
   query(sql: string | SqlQuery, params: readonly unknown[] | undefined, options: QueryOptions & { rowMode: 'columns' }): Promise<ColumnsResult>
   query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[], options?: QueryOptions): Promise<Result<R>>
   query<R = Row>(sql: string | SqlQuery, params: readonly unknown[] | QueryOptions = EMPTY, options?: QueryOptions): Promise<Result<R>> {
-    if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
+    if (typeof sql !== 'string') {
+      // A bad fragment (or one with a params array too) rejects, as every other refusal of query() does.
+      try {
+        ;({ text: sql, values: params, options } = toQuery(sql, params, options))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     return this.runQuery<R>(undefined, sql, params as readonly unknown[], options)
   }
 
@@ -455,7 +458,13 @@ export class Connection {
   simpleQuery<R = Row>(sql: string | SqlQuery, options?: Omit<QueryOptions, 'prepare'>): Promise<Result<R>[]>
   simpleQuery<R = Row>(sql: string | SqlQuery, options: Omit<QueryOptions, 'prepare'> = {}): Promise<Result<R>[]> {
     // A fragment without values only: the simple protocol has no parameters.
-    if (typeof sql !== 'string') sql = simpleText(sql)
+    if (typeof sql !== 'string') {
+      try {
+        sql = simpleText(sql)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     return this.runSimple<R>(undefined, sql, options)
   }
 

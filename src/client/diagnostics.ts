@@ -28,8 +28,8 @@ export interface ConnectionTraceInfo {
 }
 
 export interface QueryTraceContext {
-  /** 'extended' (query(), prepared or not), 'simple' (simpleQuery(): maybe several statements) or 'pipelined' (a statement of a pipeline). */
-  kind: 'extended' | 'simple' | 'pipelined'
+  /** 'extended' (query(), prepared or not), 'simple' (simpleQuery(): maybe several statements), 'pipelined' (a statement of a pipeline) or 'stream' (stream(): ends when the stream does, no command or count). */
+  kind: 'extended' | 'simple' | 'pipelined' | 'stream'
   sql: string
   /** The named prepared statement's name, when one was given to prepare(). */
   statementName: string | undefined
@@ -137,9 +137,11 @@ type Traced<C> = dc.TracingChannel<unknown, C & object>
  * The callback form of tracePromise, for operations that settle through
  * resolve/reject functions rather than a promise: publishes start around
  * `begin` (in the caller's context, so a subscriber sees its active span),
- * then end; returns the settle functions to use instead, which publish
- * (error,) asyncStart and asyncEnd first. `finish` fills the context from
- * the value before that.
+ * then end; returns through the settle functions given to `begin`, which
+ * publish (error,) asyncStart and asyncEnd. Those wait until end is out when
+ * the operation settles within `begin` (refused at once). `finish` fills the
+ * context from the value first. Unlike Node's tracePromise, the value itself
+ * is never put on the context: it may hold rows.
  */
 export function traceCallbacks<C extends { error?: unknown }, V>(
   channel: Traced<C>,
@@ -149,28 +151,32 @@ export function traceCallbacks<C extends { error?: unknown }, V>(
   finish: (ctx: C, value: V) => void,
   begin: (resolve: (value: V) => void, reject: (err: Error) => void) => void,
 ): void {
+  let held: (() => void) | undefined
+  let beginning = true
+  const settle = (publishError: boolean, then: () => void): void => {
+    const go = (): void => {
+      if (publishError) channel.error.publish(ctx)
+      channel.asyncStart.publish(ctx)
+      try {
+        then()
+      } finally {
+        channel.asyncEnd.publish(ctx)
+      }
+    }
+    if (beginning) held = go
+    else go()
+  }
   const done = (value: V): void => {
     try {
       finish(ctx, value)
     } catch {
       // A context we could not fill is still published.
     }
-    channel.asyncStart.publish(ctx)
-    try {
-      resolve(value)
-    } finally {
-      channel.asyncEnd.publish(ctx)
-    }
+    settle(false, () => resolve(value))
   }
   const failed = (err: Error): void => {
     ctx.error = err
-    channel.error.publish(ctx)
-    channel.asyncStart.publish(ctx)
-    try {
-      reject(err)
-    } finally {
-      channel.asyncEnd.publish(ctx)
-    }
+    settle(true, () => reject(err))
   }
   channel.start.runStores(ctx, () => {
     try {
@@ -180,9 +186,16 @@ export function traceCallbacks<C extends { error?: unknown }, V>(
       channel.error.publish(ctx)
       throw err
     } finally {
+      beginning = false
       channel.end.publish(ctx)
     }
   })
+  held?.()
+}
+
+/** tracePromise where the context is filled from the value once it resolves (and never holds the value itself). */
+export function tracePromise<C extends { error?: unknown }, V>(channel: Traced<C>, ctx: C, run: () => Promise<V>, finish: (ctx: C, value: V) => void): Promise<V> {
+  return new Promise<V>((resolve, reject) => traceCallbacks(channel, ctx, resolve, reject, finish, (res, rej) => run().then(res, rej)))
 }
 
 /**
@@ -206,18 +219,6 @@ export function traceStarted<C extends { error?: unknown }>(channel: Traced<C>, 
   }
 }
 
-/** tracePromise where the context is filled from the value once it resolves. */
-export function tracePromise<C extends { error?: unknown }, V>(channel: Traced<C>, ctx: C, run: () => Promise<V>, finish: (ctx: C, value: V) => void): Promise<V> {
-  return channel.tracePromise(async () => {
-    const value = await run()
-    try {
-      finish(ctx, value)
-    } catch {
-      // as above
-    }
-    return value
-  }, ctx)
-}
 
 /** Fills a query context from what query() or simpleQuery() resolved with. */
 export function finishQuery(ctx: QueryTraceContext, value: unknown): void {

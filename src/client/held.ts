@@ -4,7 +4,7 @@
 // signal and timeout, and is released when the engine sees it end. Shared by
 // the connection and the transaction handles (on a token's behalf).
 
-import { copyChannel, traceStarted, transactionOf, type CopyTraceContext } from './diagnostics.js'
+import { copyChannel, queryChannel, traceStarted, transactionOf, type CopyTraceContext, type QueryTraceContext } from './diagnostics.js'
 import { InterfaceError } from '../errors/base.js'
 import * as fe from '../protocol/frontend.js'
 import type { Stopper } from '../session/engine.js'
@@ -45,12 +45,45 @@ export function openStream<R = Row>(host: HeldHost, parent: object | undefined, 
   const timeout = checkTimeout(options.timeout)
   return new RowStream<R>(
     {
-      openStream: (req, ps, batch) =>
-        runHeld(host, parent, req, sql, { signal: options.signal, timeout }, (token, ended) => host.run(token, { kind: 'stream', sql, params: ps, types, req, batchSize: batch, ended }), {
-          // Close and Sync follow a running batch; the cancel cuts it short.
-          stop: (err) => req.abort(err),
-          cancel: () => host.engine.cancelRunning(req),
-        }),
+      openStream: (req, ps, batch) => {
+        // Traced as a query of kind 'stream', from its start to the end of its cycle.
+        const traced = queryChannel.hasSubscribers
+          ? traceStarted(queryChannel, { kind: 'stream', sql, statementName: undefined, paramCount: ps.length, connection: host.traceInfo(), transaction: transactionOf(parent) } as QueryTraceContext)
+          : undefined
+        const run = runHeld(
+          host,
+          parent,
+          req,
+          sql,
+          { signal: options.signal, timeout },
+          (token, ended) =>
+            host.run(token, {
+              kind: 'stream',
+              sql,
+              params: ps,
+              types,
+              req,
+              batchSize: batch,
+              ended:
+                traced === undefined
+                  ? ended
+                  : () => {
+                      ended()
+                      traced(req.failure)
+                    },
+            }),
+          {
+            // Close and Sync follow a running batch; the cancel cuts it short.
+            stop: (err) => req.abort(err),
+            cancel: () => host.engine.cancelRunning(req),
+          },
+        )
+        if (traced === undefined) return run
+        return run.catch((err: unknown) => {
+          traced(err)
+          throw err
+        })
+      },
     },
     () => new StreamRequest(sql, types, options.rowMode ?? 'object', new PortalControl(host.wire)),
     params,
@@ -156,17 +189,21 @@ export function copyTo(host: HeldHost, parent: object | undefined, sql: string, 
     sql,
     {
       start: (req) => {
-        if (copyChannel.hasSubscribers) {
-          const ctx: CopyTraceContext = { direction: 'out', sql, connection: host.traceInfo(), transaction: transactionOf(parent) }
-          const ended = traceStarted(copyChannel, ctx)
-          void req.whenEnded().then(() => {
-            ctx.rowCount = req.count
-            ended(req.failure)
-          })
-        }
-        return runHeld(host, parent, req, sql, abort, (token, ended) => host.run(token, { kind: 'copy', sql, req, ended }), {
+        const run = runHeld(host, parent, req, sql, abort, (token, ended) => host.run(token, { kind: 'copy', sql, req, ended }), {
           stop: (err) => req.abort(err),
           cancel: () => host.engine.cancelRunning(req),
+        })
+        if (!copyChannel.hasSubscribers) return run
+        const ctx: CopyTraceContext = { direction: 'out', sql, connection: host.traceInfo(), transaction: transactionOf(parent) }
+        const ended = traceStarted(copyChannel, ctx)
+        void req.whenEnded().then(() => {
+          ctx.rowCount = req.count
+          ended(req.failure)
+        })
+        // Refused before it was queued (closed, or the connection is held): the request never ends.
+        return run.catch((err: unknown) => {
+          ended(err)
+          throw err
         })
       },
       decoders: async (fmt) => {

@@ -6,6 +6,7 @@
 
 import type { PasswordFunction, PasswordTarget, ResolvedConfig } from '../config/config.js'
 import { Secret } from '../config/secret.js'
+import { isWellFormed } from '../types/param.js'
 import { ClientAuthenticationError, type PglineError } from '../errors/base.js'
 import type { Session } from '../session/session.js'
 
@@ -34,6 +35,8 @@ export async function callPasswordFunction(config: ResolvedConfig): Promise<Secr
     throw new ClientAuthenticationError(`the password function for ${where} returned ${kindOf(value)}, not a string`)
   }
   if (value === '') throw new ClientAuthenticationError(`the password function for ${where} returned an empty string`)
+  if (value.includes('\0')) throw new ClientAuthenticationError(`the password function for ${where} returned a string with a NUL character, which no password message can carry`)
+  if (!isWellFormed(value)) throw new ClientAuthenticationError(`the password function for ${where} returned a string with a lone surrogate, which is not valid UTF-8`)
   return new Secret(value)
 }
 

@@ -3,6 +3,8 @@
 // decoder is untouched and nothing of a message's body, where parameters and
 // passwords travel, is ever looked at.
 
+import { writeLine } from './query-log.js'
+
 const BACKEND: Record<string, string> = {
   R: 'Authentication', K: 'BackendKeyData', '2': 'BindComplete', '3': 'CloseComplete', C: 'CommandComplete',
   d: 'CopyData', c: 'CopyDone', G: 'CopyInResponse', H: 'CopyOutResponse', W: 'CopyBothResponse', D: 'DataRow',
@@ -61,11 +63,7 @@ class Framer {
   }
 
   private out(name: string, len: number): void {
-    try {
-      this.write(`pgline: ${this.arrow} ${name} (${len + (name === 'StartupMessage' ? 0 : 1)} bytes)`)
-    } catch {
-      // as in the query log
-    }
+    writeLine(this.write, `pgline: ${this.arrow} ${name} (${len + (name === 'StartupMessage' ? 0 : 1)} bytes)`)
   }
 }
 

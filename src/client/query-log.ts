@@ -27,6 +27,19 @@ export function debugFlags(option: boolean | string | undefined, env: string | u
   }
 }
 
+/**
+ * Hands a line to the log function: one that throws, or returns a promise
+ * that rejects, must not break the query or the process.
+ */
+export function writeLine(log: (line: string) => void, line: string): void {
+  try {
+    const r = log(line) as unknown
+    if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') (r as Promise<unknown>).then(undefined, () => {})
+  } catch {
+    // as above
+  }
+}
+
 /** One line for a statement: newlines folded, very long text cut (the log is for reading). */
 export function oneLine(sql: string, max = 500): string {
   const flat = sql.replace(/\s+/g, ' ').trim()
@@ -59,12 +72,10 @@ export class QueryLog {
   private line(kind: string, sql: string, ms: number, rows: string | undefined, err: Error | undefined): void {
     if (!this.all && (this.slowMs === undefined || ms < this.slowMs)) return
     const slow = this.slowMs !== undefined && ms >= this.slowMs ? ' SLOW' : ''
-    const outcome = err === undefined ? (rows ?? 'done') : `failed: ${codeOf(err)}${err.message}`
-    try {
-      this.write(`pgline: ${kind}${slow} ${ms.toFixed(1)} ms, ${outcome}, pid ${this.processId()}: ${oneLine(sql)}`)
-    } catch {
-      // A logger that throws must not break the query it logs.
-    }
+    // The SQLSTATE (or the error's class), not its message: a server's
+    // message may quote the value it refused, which is a parameter.
+    const outcome = err === undefined ? (rows ?? 'done') : `failed: ${codeOf(err)}`
+    writeLine(this.write, `pgline: ${kind}${slow} ${ms.toFixed(1)} ms, ${outcome}, pid ${this.processId()}: ${oneLine(sql)}`)
   }
 }
 
@@ -76,5 +87,5 @@ function rowsOf(value: unknown): string | undefined {
 
 function codeOf(err: Error): string {
   const code = (err as { code?: unknown }).code
-  return typeof code === 'string' ? `${code} ` : ''
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? `${code} (${err.name})` : err.name
 }

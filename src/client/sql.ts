@@ -62,6 +62,12 @@ export class SqlFragment implements SqlQuery {
     return render(this, undefined).values
   }
 
+  /** For JSON.stringify (a JSON logger): the text and the number of values, never the values. */
+  toJSON(): { text: string; valueCount: number } {
+    const r = render(this, undefined)
+    return { text: r.text, valueCount: r.values.length }
+  }
+
   /** For console.log: the text and the number of values (never the values themselves). */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     const r = render(this, undefined)

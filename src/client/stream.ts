@@ -64,6 +64,11 @@ export class StreamRequest implements Request {
 
   private finished = false
 
+  /** The error that ended the stream, if one did (for tracing). */
+  get failure(): Error | undefined {
+    return this.error
+  }
+
   /** Ask for up to n more rows. */
   more(n: number): void {
     if (!this.finished) this.control.more(n)

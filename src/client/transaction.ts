@@ -187,6 +187,11 @@ export class Transaction {
     }
   }
 
+  /** @internal How it ended ('active' until then), for tracing. */
+  get ended(): 'active' | 'committed' | 'rolled back' {
+    return this.state
+  }
+
   /** @internal Ends the transaction after its callback: commit unless already ended. */
   async settle(ok: boolean): Promise<void> {
     if (this.state !== 'active') return
@@ -220,7 +225,7 @@ export async function runTransaction<T>(host: TransactionHost, fn: (tx: Transact
 function runOnce<T>(host: TransactionHost, parent: object | undefined, savepoint: string | undefined, open: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
   if (!transactionChannel.hasSubscribers) return runTraced(host, parent, savepoint, open, fn, undefined)
   const ctx: TransactionTraceContext = { savepoint: savepoint !== undefined, begin: open, connection: host.traceInfo(), transaction: transactionOf(parent) }
-  return tracePromise(transactionChannel, ctx, () => runTraced(host, parent, savepoint, open, fn, ctx), (c) => void (c.outcome = 'commit'))
+  return tracePromise(transactionChannel, ctx, () => runTraced(host, parent, savepoint, open, fn, ctx), () => {})
 }
 
 async function runTraced<T>(
@@ -246,6 +251,8 @@ async function runTraced<T>(
       throw err
     }
     await tx.settle(true)
+    // The callback may have rolled back itself and returned.
+    if (trace !== undefined) trace.outcome = tx.ended === 'rolled back' ? 'rollback' : 'commit'
     return result
   } finally {
     host.releaseOwner(token, parent)

@@ -25,6 +25,13 @@ export interface InstrumentOptions {
   tracerProvider?: TracerProvider
   /** Record `db.query.text` (default true). The text has placeholders, never values; turn it off if your SQL embeds literals you must not export. */
   recordQueryText?: boolean
+  /**
+   * Record errors' messages (the span status message and an exception event;
+   * default false). A server's message may quote the value it refused, such
+   * as a parameter that was not a valid integer; off, a failed span carries
+   * the SQLSTATE and the error's class only.
+   */
+  recordErrorMessages?: boolean
   /** Spans for pool checkouts, connects, pipeline Syncs, COPY and transactions, besides queries (default true). */
   allOperations?: boolean
 }
@@ -44,6 +51,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
   const provider = options.tracerProvider ?? trace.getTracerProvider()
   const tracer = provider.getTracer(SCOPE, VERSION)
   const recordText = options.recordQueryText ?? true
+  const recordMessages = options.recordErrorMessages ?? false
   const spans = new WeakMap<object, Span>()
   const subscriptions: (() => void)[] = []
 
@@ -65,8 +73,10 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
         const code = sqlState(err)
         if (code !== undefined) span.setAttribute('db.response.status_code', code)
         span.setAttribute('error.type', code ?? errorName(err))
-        if (err instanceof Error) span.recordException(err)
-        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) })
+        // An error's message may quote the value the server refused (a
+        // parameter): recorded only when asked for.
+        if (recordMessages && err instanceof Error) span.recordException(err)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: recordMessages && err instanceof Error ? err.message : (code ?? errorName(err)) })
       },
       asyncEnd(ctx) {
         const span = spans.get(ctx)

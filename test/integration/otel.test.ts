@@ -68,12 +68,23 @@ describe('pgline/otel', () => {
     expect(JSON.stringify(spans().map((s) => s.attributes))).not.toContain(SECRET)
   })
 
-  it('a failed query: status ERROR, db.response.status_code the SQLSTATE, the exception recorded', async () => {
-    await underAppSpan(() => conn.query('select 1/0').catch(() => undefined))
+  it("a failed query: status ERROR, db.response.status_code the SQLSTATE; the server's message (which may quote a value) only when asked for", async () => {
+    await underAppSpan(() => conn.query('select $1::text::int', [SECRET]).catch(() => undefined))
     const q = spans().find((s) => s.name.startsWith('SELECT'))!
-    expect(q.status).toMatchObject({ code: 2 }) // SpanStatusCode.ERROR
-    expect(q.attributes).toMatchObject({ 'db.response.status_code': '22012', 'error.type': '22012' })
-    expect(q.events.map((e) => e.name)).toContain('exception')
+    expect(q.status).toEqual({ code: 2, message: '22P02' }) // SpanStatusCode.ERROR
+    expect(q.attributes).toMatchObject({ 'db.response.status_code': '22P02', 'error.type': '22P02' })
+    expect(q.events).toEqual([])
+    expect(JSON.stringify([q.attributes, q.status, q.events])).not.toContain(SECRET)
+    exporter.reset()
+    const verbose = instrument({ tracerProvider: provider, recordErrorMessages: true, allOperations: false })
+    try {
+      await conn.query('select 1/0').catch(() => undefined)
+    } finally {
+      verbose.disable()
+    }
+    const withMessage = spans().filter((s) => s.status.message === 'division by zero')
+    expect(withMessage).toHaveLength(1)
+    expect(withMessage[0]!.events.map((e) => e.name)).toEqual(['exception'])
   })
 
   it('a pipeline: one span per statement and one for the Sync, all under the caller', async () => {

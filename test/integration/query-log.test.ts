@@ -38,16 +38,19 @@ describe('the query log', () => {
     try {
       await conn.query('select $1::text as v,\n generate_series(1, 3)', [SECRET])
       await conn.query('select 1/0').catch(() => undefined)
+      // The server's message would quote the value: the line has the SQLSTATE and class only.
+      await conn.query('select $1::text::int', [SECRET]).catch(() => undefined)
       await conn.simpleQuery('select 1; select 2')
       await conn.pipeline(async (p) => {
         void p.query('select $1::text', [SECRET])
         await p.sync()
       })
-      expect(lines).toHaveLength(4)
+      expect(lines).toHaveLength(5)
       expect(lines[0]).toMatch(new RegExp(`^pgline: query \\d+\\.\\d ms, SELECT 3 rows, pid ${conn.processId}: select \\$1::text as v, generate_series\\(1, 3\\)$`))
-      expect(lines[1]).toMatch(/^pgline: query [\d.]+ ms, failed: 22012 division by zero, pid \d+: select 1\/0$/)
-      expect(lines[2]).toMatch(/^pgline: simple [\d.]+ ms, SELECT 1 row, pid \d+: select 1; select 2$/)
-      expect(lines[3]).toMatch(/^pgline: pipelined /)
+      expect(lines[1]).toMatch(/^pgline: query [\d.]+ ms, failed: 22012 \(DivisionByZero\), pid \d+: select 1\/0$/)
+      expect(lines[2]).toMatch(/^pgline: query [\d.]+ ms, failed: 22P02 \(\w+\), pid \d+: select \$1::text::int$/)
+      expect(lines[3]).toMatch(/^pgline: simple [\d.]+ ms, SELECT 1 row, pid \d+: select 1; select 2$/)
+      expect(lines[4]).toMatch(/^pgline: pipelined /)
       expect(lines.join('\n')).not.toContain(SECRET)
     } finally {
       await conn.close()
@@ -73,12 +76,15 @@ describe('the query log', () => {
     await expect(connect(optionsFor('scram', { log: 'stderr' as never }))).rejects.toThrow(/log must be a function/)
   })
 
-  it('a logger that throws breaks nothing', async () => {
-    const conn = await connect(optionsFor('scram', { debug: 'query,protocol', log: () => { throw new Error('logger down') } }))
-    try {
-      expect((await conn.query('select 2 as n')).rows).toEqual([{ n: 2 }])
-    } finally {
-      await conn.close()
+  it('a logger that throws, or rejects, breaks nothing (no unhandled rejection either)', async () => {
+    for (const log of [() => { throw new Error('logger down') }, async () => { throw new Error('async logger down') }]) {
+      const conn = await connect(optionsFor('scram', { debug: 'query,protocol', printNotices: 'all', log }))
+      try {
+        expect((await conn.query('select 2 as n')).rows).toEqual([{ n: 2 }])
+        await conn.query("do $$ begin raise notice 'hi'; end $$")
+      } finally {
+        await conn.close()
+      }
     }
   })
 })

@@ -205,7 +205,10 @@ describe('every entry point takes a fragment', () => {
   })
 
   it('refuses a fragment with a parameter array, before anything is sent', async () => {
-    const err = await rejection(Promise.resolve().then(() => conn.query(byId(1), [2] as unknown as undefined)))
+    // A rejected promise, not a throw: `conn.query(q).catch(h)` must reach h.
+    const refused = conn.query(byId(1), [2] as unknown as undefined)
+    expect(refused).toBeInstanceOf(Promise)
+    const err = await rejection(refused)
     expect(err).toBeInstanceOf(InterfaceError)
     expect(err.message).toMatch(/carries its own values/)
     expect((await conn.query(byId(5))).rows).toEqual([{ id: 5, tag: 'x' }])
@@ -225,7 +228,9 @@ describe('every entry point takes a fragment', () => {
   it('Connection.simpleQuery: a fragment without values; one with values is refused', async () => {
     const [r] = await conn.simpleQuery(sql`select ${sql.literal("a'b")} as v, ${sql.ident('pg_catalog', 'now')}() is not null as t`)
     expect(r!.rows).toEqual([{ v: "a'b", t: true }])
-    const err = await rejection(Promise.resolve().then(() => conn.simpleQuery(sql`select ${1}`)))
+    const refused = conn.simpleQuery(sql`select ${1}`)
+    expect(refused).toBeInstanceOf(Promise)
+    const err = await rejection(refused)
     expect(err).toBeInstanceOf(InterfaceError)
     expect(err.message).toMatch(/cannot send parameters/)
   })

@@ -144,6 +144,43 @@ describe('tracing channels', () => {
     expect(JSON.stringify([ok, bad])).not.toContain(optionsFor('md5').password as string)
   })
 
+  it('a query refused at once (an aborted signal): start, end, then error, asyncStart, asyncEnd', async () => {
+    record(CHANNELS.query)
+    const ac = new AbortController()
+    ac.abort()
+    await expect(conn.query('select 1', [], { signal: ac.signal })).rejects.toMatchObject({ code: '57014' })
+    expect(phasesOf(CHANNELS.query)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
+  })
+
+  it("a stream is a query of kind 'stream' from its start to its end; a COPY refused before it was sent still ends its trace", async () => {
+    record(CHANNELS.query, CHANNELS.copy)
+    const got: number[] = []
+    for await (const r of conn.stream<{ n: number }>('select generate_series(1, 5) as n where $1::text is not null', [SECRET], { batchSize: 2 })) got.push(r.n)
+    expect(got).toEqual([1, 2, 3, 4, 5])
+    expect(contextsOf(CHANNELS.query)).toEqual([expect.objectContaining({ kind: 'stream', paramCount: 1 })])
+    expect(phasesOf(CHANNELS.query)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd'])
+    await expect(
+      conn.transaction(async () => {
+        for await (const _ of conn.copyTo(`copy ${T} to stdout`)) void _
+      }),
+    ).rejects.toThrow()
+    expect(phasesOf(CHANNELS.copy)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
+    expect(JSON.stringify(events.map((e) => e.ctx))).not.toContain(SECRET)
+  })
+
+  it("a transaction's context never holds what its callback returned; one rolled back by its callback says so", async () => {
+    record(CHANNELS.transaction)
+    await conn.transaction(async (tx) => (await tx.query('select $1::text as s', [SECRET])).rows)
+    await conn.transaction(async (tx) => {
+      await tx.rollback()
+      return 'fine'
+    })
+    const [first, second] = contextsOf(CHANNELS.transaction)
+    expect(JSON.stringify(first)).not.toContain(SECRET)
+    expect('result' in first!).toBe(false)
+    expect(second!.outcome).toBe('rollback')
+  })
+
   it("a pool's acquire: the time waited and the connection handed out; the caller's async context seen at start", async () => {
     record(CHANNELS.poolAcquire, CHANNELS.query)
     const als = new AsyncLocalStorage<string>()

@@ -325,3 +325,10 @@ describe('toQuery: what the entry points call', () => {
     expect(() => render(tag(Object.freeze(['select ', undefined]), 1))).toThrow(/invalid escape/)
   })
 })
+
+describe('a fragment serialised', () => {
+  it('JSON shows the text and how many values, never the values', () => {
+    const f = sql`select * from t where a = ${'secret-value'} and b = ${2}`
+    expect(JSON.parse(JSON.stringify(f))).toEqual({ text: 'select * from t where a = $1 and b = $2', valueCount: 2 })
+  })
+})
