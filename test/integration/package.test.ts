@@ -4,7 +4,7 @@
 // Packs dist/ as built by `npm run build` (npm test builds first), so a
 // stale dist/ is refused rather than tested.
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -57,8 +57,13 @@ async function checkBuilt(): Promise<void> {
   }
 }
 
+const OTEL = ['@opentelemetry/api', '@opentelemetry/sdk-trace-base']
+
 const ESM = `
-import { connect, DatabaseError, Pool } from 'pgline'
+import dc from 'node:diagnostics_channel'
+import { connect, DatabaseError, Pool, sql, CHANNELS } from 'pgline'
+import { instrument } from 'pgline/otel'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { connectSync } from 'pgline/sync'
 import pgDefault, { Pool as PgPool } from 'pgline/pg'
 
@@ -68,6 +73,16 @@ const r = await conn.query('select $1::int + 1 as n', [41])
 if (r.rows[0].n !== 42) throw new Error('query: ' + JSON.stringify(r.rows))
 const err = await conn.query('select 1\\nfrm nowhere').catch((e) => e)
 if (!(err instanceof DatabaseError) || !err.format().includes('LINE 2: frm nowhere')) throw err
+const traced = []
+const onEnd = (ctx) => traced.push(ctx.command)
+dc.tracingChannel(CHANNELS.query).asyncEnd.subscribe(onEnd)
+const exporter = new InMemorySpanExporter()
+const otel = instrument({ tracerProvider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }) })
+const t = await conn.query(sql\`select \${sql.literal("it's")} as s, \${5}::int as n from \${sql.ident('pg_catalog', 'pg_class')} limit 1\`)
+if (t.rows[0].s !== "it's" || t.rows[0].n !== 5) throw new Error('sql template: ' + JSON.stringify(t.rows))
+otel.disable()
+dc.tracingChannel(CHANNELS.query).asyncEnd.unsubscribe(onEnd)
+if (traced.join() !== 'SELECT' || exporter.getFinishedSpans().map((x) => x.attributes['db.operation.name']).join() !== 'SELECT') throw new Error('tracing: ' + traced)
 await conn.close()
 const pool = new Pool(options, { max: 1 })
 const a = await pool.query('select 2 as two', [], { rowMode: 'array' })
@@ -98,6 +113,14 @@ async function main() {
   const conn = await connect(options)
   const r = await conn.query('select $1::int + 1 as n', [41])
   if (r.rows[0].n !== 42) throw new Error('query: ' + JSON.stringify(r.rows))
+  const { sql } = pgline
+  const { instrument } = require('pgline/otel')
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base')
+  const exporter = new InMemorySpanExporter()
+  const otel = instrument({ tracerProvider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }) })
+  const t = await conn.query(sql\`select \${'x'}::text as v\`)
+  otel.disable()
+  if (t.rows[0].v !== 'x' || exporter.getFinishedSpans().length !== 1) throw new Error('sql/otel from CommonJS')
   await conn.close()
   const sync = connectSync(options)
   if (sync.query('select 3 as three').rows[0].three !== 3) throw new Error('sync query')
@@ -148,20 +171,26 @@ export async function check(url: string): Promise<void> {
   const pooled: unknown[] = (await pool.query('select 1', [], { rowMode: 'array' })).rows[0]!
   const sync = connectSync(url)
   const synced: unknown[] = sync.query('select 1', [], { rowMode: 'array' }).rows[0]!
+  const fragment: SqlFragment = sql\`select \${1}::int as n from \${sql.ident('t')}\`
+  const fromFragment: Result<{ n: number }> = await conn.query<{ n: number }>(fragment)
+  const otel: { disable(): void } = instrument({ recordQueryText: false })
+  otel.disable()
   const pgPool = new PgPool({ connectionString: url, max: 2 })
   const pgRows: { n: number }[] = (await pgPool.query<{ n: number }>('select 1 as n')).rows
   const checkout: PgPoolClient = await pgPool.connect()
   checkout.release()
-  void [a, first, n, s, names, notArray, shown, pooled, synced, pgRows]
+  void [a, first, n, s, names, notArray, shown, pooled, synced, pgRows, fromFragment]
 }
 `
 
-const MTS = `import { connect, DatabaseError, Pool, type ColumnsResult, type Result, type Row } from 'pgline'
+const MTS = `import { connect, DatabaseError, Pool, sql, type SqlFragment, type ColumnsResult, type Result, type Row } from 'pgline'
+import { instrument } from 'pgline/otel'
 import { connectSync } from 'pgline/sync'
 import { Pool as PgPool, type PoolClient as PgPoolClient } from 'pgline/pg'
 ${TS_BODY}`
 
-const CTS = `import { connect, DatabaseError, Pool, type ColumnsResult, type Result, type Row } from 'pgline'
+const CTS = `import { connect, DatabaseError, Pool, sql, type SqlFragment, type ColumnsResult, type Result, type Row } from 'pgline'
+import { instrument } from 'pgline/otel'
 import { Pool as PgPool, type PoolClient as PgPoolClient } from 'pgline/pg'
 import sync = require('pgline/sync')
 const { connectSync } = sync
@@ -224,6 +253,10 @@ beforeAll(async () => {
     if (install.code !== 0) throw new Error(`npm install of the tarball failed:\n${install.stderr}`)
     const dropin = await npm(['install', 'pg@file:node_modules/pgline/compat/pg', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], app)
     if (dropin.code !== 0) throw new Error(`npm install of the drop-in pg failed:\n${dropin.stderr}`)
+    // pgline/otel's optional peer and the SDK an application would bring, from npm's cache (npm ci put them there).
+    const otelVersions = await Promise.all(OTEL.map(async (name) => `${name}@${(JSON.parse(await readFile(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`))
+    const otel = await npm(['install', ...otelVersions, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app)
+    if (otel.code !== 0) throw new Error(`npm install of OpenTelemetry failed:\n${otel.stderr}`)
     await writeFile(join(app, 'dropin.cjs'), DROPIN_CJS)
     await writeFile(join(app, 'dropin.mjs'), DROPIN_ESM)
     await writeFile(join(app, 'consumer.mjs'), ESM)
