@@ -333,6 +333,10 @@ const poolWorkloads: Workload[] = [
         const pool = new Pool(t, { max: POOL_SIZE })
         return { query: (id) => pool.query(POINT_SELECT, [id]), close: () => pool.close() }
       }),
+      poolContender('pgline Pool (multiplexing)', (t) => {
+        const pool = new Pool(t, { max: POOL_SIZE, multiplexing: true })
+        return { query: (id) => pool.query(POINT_SELECT, [id]), close: () => pool.close() }
+      }),
       poolContender('pg.Pool', (t) => {
         const pool = new pg.Pool({ ...t, max: POOL_SIZE })
         return { query: (id) => pool.query(POINT_SELECT, [id]), close: () => pool.end() }

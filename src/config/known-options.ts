@@ -98,6 +98,8 @@ const POOL_KEYS = {
   reset: true,
   onError: true,
   allowExitOnIdle: true,
+  multiplexing: true,
+  multiplexingDepth: true,
 } as const satisfies Record<keyof PoolOptions, true>
 
 // `types` is known here so that connectSync()'s own refusal (a type map

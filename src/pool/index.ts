@@ -2,3 +2,4 @@
 export { Pool, PoolLease } from './pool.js'
 export type { AcquireOptions, PoolErrorSource, PoolOptions, PoolQueryOptions, PoolStats, PoolTransactionOptions } from './pool.js'
 export { ConnectionLeak, PoolClosed, PoolError, PoolExhausted, PoolTimeout } from './errors.js'
+export { MultiplexingRefused } from './multiplex.js'

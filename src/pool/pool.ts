@@ -22,6 +22,7 @@ import { toQuery, type SqlQuery } from '../client/sql.js'
 import { inspectCustom, summary, type InspectFn } from '../client/inspect.js'
 import { ConnectionLeak, PoolClosed, PoolError, PoolExhausted, PoolTimeout } from './errors.js'
 import { canHeal } from './heal.js'
+import { Multiplexer } from './multiplex.js'
 import { checkOptionKeys } from '../config/known-options.js'
 
 /** Where an error reported to `onError` came from. */
@@ -72,11 +73,22 @@ export interface PoolOptions {
   onError?: (err: Error, source: PoolErrorSource) => void
   /** Idle connections do not keep the process alive (default true). */
   allowExitOnIdle?: boolean
+  /**
+   * pool.query() shares connections instead of checking one out: statements
+   * of many callers are written back to back on a few connections, each with
+   * its own Sync (see README, "Multiplexing"). Statements that change session
+   * state are refused there. Default false.
+   */
+  multiplexing?: boolean
+  /** With multiplexing: statements in flight on one connection before another is taken (default 100). */
+  multiplexingDepth?: number
 }
 
 export interface AcquireOptions {
   /** Overrides the pool's acquireTimeout for this call. */
   timeout?: number
+  /** @internal The multiplexer's own acquire (not someone waiting for a connection of their own). */
+  [MUX]?: true
   /** Aborting stops waiting (a PoolError whose cause is the abort reason). */
   signal?: AbortSignal
 }
@@ -124,6 +136,8 @@ export interface PoolStats {
   /** Connections closed so far (retired, dropped, lost). */
   closed: number
 }
+
+const MUX: unique symbol = Symbol('pgline.mux')
 
 /** One pooled connection and its bookkeeping. */
 interface Slot {
@@ -280,6 +294,10 @@ export class Pool implements AsyncDisposable {
   private readonly resetFn: ((conn: Connection) => Promise<void>) | undefined
   private readonly onError: ((err: Error, source: PoolErrorSource) => void) | undefined
   private readonly allowExitOnIdle: boolean
+  /** Shares connections among pool.query() callers, with `multiplexing`. */
+  private readonly mux: Multiplexer | undefined
+  /** The multiplexer's acquire waiting in the queue, if any. */
+  private muxWaiter: Waiter | undefined
 
   /** Every open connection the pool owns (idle or busy), not those being closed. */
   private readonly slots = new Set<Slot>()
@@ -345,6 +363,28 @@ export class Pool implements AsyncDisposable {
     this.resetFn = options.reset
     this.onError = options.onError
     this.allowExitOnIdle = options.allowExitOnIdle ?? true
+    if (options.multiplexing !== undefined && typeof options.multiplexing !== 'boolean') throw new InterfaceError(`multiplexing must be true or false, got ${typeof options.multiplexing}`)
+    const depth = count('multiplexingDepth', options.multiplexingDepth, 100)
+    if (depth < 1) throw new InterfaceError('multiplexingDepth must be at least 1')
+    if (options.multiplexing === true) {
+      const pool = this
+      this.mux = new Multiplexer(
+        {
+          acquire: (o) => this.acquireNow({ ...o, [MUX]: true }),
+          get max() {
+            return pool.maxSize
+          },
+          get exclusiveWaiting() {
+            return pool.waitingCount - (pool.muxWaiter?.queued ? 1 : 0)
+          },
+          get open() {
+            return pool.state === 'open'
+          },
+          closedError: () => this.closedError(),
+        },
+        { perConnection: depth, maxWaiting: this.maxWaiting, acquireTimeout: this.acquireTimeout },
+      )
+    }
     this.startSweep()
     this.grow()
   }
@@ -412,6 +452,9 @@ export class Pool implements AsyncDisposable {
         )
       }
       this.enqueue(w)
+      if (options[MUX] === true) this.muxWaiter = w
+      // Someone waits for a connection of their own: a shared one goes back once empty.
+      else this.mux?.shed()
       this.grow()
     })
   }
@@ -426,6 +469,7 @@ export class Pool implements AsyncDisposable {
   async query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[] | PoolQueryOptions, options?: PoolQueryOptions): Promise<Result<R>> {
     if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
     options ??= {}
+    if (this.mux !== undefined) return this.muxQuery<R>(sql, params as readonly unknown[] | undefined, options)
     for (let attempt = 0; ; attempt++) {
       const lease = await this.acquire({ timeout: options.acquireTimeout, signal: options.signal })
       try {
@@ -437,6 +481,19 @@ export class Pool implements AsyncDisposable {
         throw err
       } finally {
         await lease.release()
+      }
+    }
+  }
+
+  /** pool.query() with multiplexing: a shared connection, once more on another when the first was lost before the statement was sent. */
+  private async muxQuery<R>(sql: string, params: readonly unknown[] | undefined, options: PoolQueryOptions): Promise<Result<R>> {
+    const { acquireTimeout: _ignored, ...queryOptions } = options
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.mux!.query(sql, params, queryOptions)) as Result<R>
+      } catch (err) {
+        if (attempt === 0 && err instanceof ConnectionError && err.retrySafe && this.state === 'open') continue
+        throw err
       }
     }
   }
@@ -937,6 +994,7 @@ export class Pool implements AsyncDisposable {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
     this.retryTimer = this.sweepTimer = undefined
+    this.mux?.close(this.closedError())
     for (let w = this.shiftWaiter(); w !== undefined; w = this.shiftWaiter()) {
       this.settle(w)
       w.reject(this.closedError())

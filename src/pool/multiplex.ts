@@ -1,0 +1,336 @@
+// Multiplexing: many callers' independent statements share a few pooled
+// connections instead of each checking one out. A connection taken for
+// sharing (a lane) gets statements written back to back, each with its own
+// Sync (the connection's implicit pipelining), so an error, a cancel or a
+// timeout stays with its statement; results come back to their callers in
+// order. A statement goes to the lane with the fewest in flight, below the
+// per-connection bound; when every lane is full the pool lends another, and
+// past `max` callers wait in a queue (maxWaiting, acquireTimeout). A lane
+// with nothing in flight goes back to the pool on the next turn, and at once
+// when someone waits for a connection of their own (pool.connection(),
+// transaction(), acquire()). Statements that would change what later
+// callers on the same connection see (a transaction, SET, LISTEN, a
+// temporary table, PREPARE, DISCARD ...) are refused here: they need a
+// connection of their own.
+
+import type { Connection, QueryOptions } from '../client/connection.js'
+import { InterfaceError } from '../errors/base.js'
+import type { Result } from '../types/result.js'
+import { PoolExhausted, PoolTimeout, type PoolError } from './errors.js'
+import type { AcquireOptions, PoolLease } from './pool.js'
+
+/** A statement the multiplexed path will not run: it needs a connection of its own. */
+export class MultiplexingRefused extends InterfaceError {}
+
+/** What the multiplexer needs of its pool. */
+export interface MuxHost {
+  acquire(options: AcquireOptions): Promise<PoolLease>
+  /** Connections the pool may open. */
+  readonly max: number
+  /** Callers waiting for a connection of their own. */
+  readonly exclusiveWaiting: number
+  readonly open: boolean
+  closedError(): PoolError
+}
+
+export interface MuxSettings {
+  /** Statements in flight on one connection before another is taken (default 100). */
+  perConnection: number
+  maxWaiting: number
+  acquireTimeout: number
+}
+
+interface Lane {
+  readonly lease: PoolLease
+  readonly conn: Connection
+  inFlight: number
+  /** Taking no more: it goes back to the pool once empty. */
+  draining: boolean
+  /** A release on the next turn is pending. */
+  idleCheck: boolean
+}
+
+interface MuxWaiter {
+  sql: string
+  params: readonly unknown[] | undefined
+  options: QueryOptions
+  resolve(r: Result<unknown>): void
+  reject(err: Error): void
+  timer: NodeJS.Timeout | undefined
+  done: boolean
+}
+
+/** Spread: a new lane is taken once the emptiest has this many in flight. */
+const SPREAD = 8
+
+export class Multiplexer {
+  private readonly lanes: Lane[] = []
+  private opening = 0
+  private queue: MuxWaiter[] = []
+  private head = 0
+
+  constructor(
+    private readonly host: MuxHost,
+    private readonly settings: MuxSettings,
+  ) {}
+
+  /** Lanes and statements, for stats(). */
+  get shape(): { lanes: number; inFlight: number; waiting: number } {
+    let inFlight = 0
+    for (const l of this.lanes) inFlight += l.inFlight
+    return { lanes: this.lanes.length, inFlight, waiting: this.queue.length - this.head }
+  }
+
+  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions): Promise<Result<unknown>> {
+    const why = sessionChange(sql)
+    if (why !== undefined) {
+      return Promise.reject(new MultiplexingRefused(`${why} cannot run on a multiplexed pool.query(): later statements of other callers would share that connection's state. Use pool.connection() or pool.transaction()`))
+    }
+    if (!this.host.open) return Promise.reject(this.host.closedError())
+    const lane = this.pick()
+    if (lane !== undefined) {
+      if (lane.inFlight >= SPREAD) this.grow()
+      return this.run(lane, sql, params, options)
+    }
+    const waiting = this.queue.length - this.head
+    if (waiting >= this.settings.maxWaiting) {
+      return Promise.reject(new PoolExhausted(`too many statements waiting for a multiplexed connection: ${waiting} already wait (maxWaiting ${this.settings.maxWaiting})`))
+    }
+    return new Promise<Result<unknown>>((resolve, reject) => {
+      const w: MuxWaiter = { sql, params, options, resolve, reject, timer: undefined, done: false }
+      const timeout = this.settings.acquireTimeout
+      if (timeout > 0 && timeout !== Infinity) {
+        w.timer = setTimeout(() => {
+          if (w.done) return
+          w.done = true
+          reject(new PoolTimeout(`timed out after ${timeout} ms waiting for room on a multiplexed connection (${this.lanes.length} shared, ${this.shape.inFlight} statements in flight)`, timeout))
+        }, timeout)
+      }
+      this.queue.push(w)
+      this.grow()
+    })
+  }
+
+  /** The emptiest lane with room, if any. */
+  private pick(): Lane | undefined {
+    let best: Lane | undefined
+    for (const l of this.lanes) {
+      if (l.draining || l.inFlight >= this.settings.perConnection || l.conn.closed) continue
+      if (best === undefined || l.inFlight < best.inFlight) best = l
+    }
+    return best
+  }
+
+  private run(lane: Lane, sql: string, params: readonly unknown[] | undefined, options: QueryOptions): Promise<Result<unknown>> {
+    lane.inFlight++
+    let p: Promise<Result<unknown>>
+    try {
+      p = lane.conn.query(sql, params, options)
+    } catch (err) {
+      p = Promise.reject(err)
+    }
+    const settled = (): void => {
+      lane.inFlight--
+      this.pump(lane)
+    }
+    p.then(settled, settled)
+    return p
+  }
+
+  /** Room on `lane`: the next waiters go there; an empty lane may go back. */
+  private pump(lane: Lane): void {
+    if (lane.conn.closed) return this.drop(lane)
+    while (!lane.draining && lane.inFlight < this.settings.perConnection) {
+      const w = this.next()
+      if (w === undefined) break
+      this.start(lane, w)
+    }
+    if (lane.inFlight > 0) return
+    if (lane.draining || this.host.exclusiveWaiting > 0 || !this.host.open) return this.giveBack(lane)
+    // Nothing in flight: back to the pool on the next turn, unless more comes.
+    if (lane.idleCheck) return
+    lane.idleCheck = true
+    setImmediate(() => {
+      lane.idleCheck = false
+      if (lane.inFlight === 0 && this.lanes.includes(lane)) this.giveBack(lane)
+    })
+  }
+
+  private start(lane: Lane, w: MuxWaiter): void {
+    w.done = true
+    if (w.timer !== undefined) clearTimeout(w.timer)
+    this.run(lane, w.sql, w.params, w.options).then(w.resolve, w.reject)
+  }
+
+  private next(): MuxWaiter | undefined {
+    while (this.head < this.queue.length) {
+      const w = this.queue[this.head++]!
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head)
+        this.head = 0
+      }
+      if (!w.done) return w
+    }
+    return undefined
+  }
+
+  private get waiting(): boolean {
+    for (let i = this.head; i < this.queue.length; i++) if (!this.queue[i]!.done) return true
+    return false
+  }
+
+  /** Takes one more connection from the pool for sharing, if there is room and need. */
+  private grow(): void {
+    if (this.opening > 0 || this.lanes.length >= this.host.max || !this.host.open) return
+    this.opening++
+    this.host.acquire({ timeout: this.settings.acquireTimeout }).then(
+      (lease) => {
+        this.opening--
+        const lane: Lane = { lease, conn: lease.connection, inFlight: 0, draining: false, idleCheck: false }
+        this.lanes.push(lane)
+        this.pump(lane)
+        if (this.waiting) this.grow()
+      },
+      (err: Error) => {
+        this.opening--
+        // No lane to wait for: the waiters get why the pool could not lend one.
+        if (this.lanes.length === 0) this.failWaiters(err)
+      },
+    )
+  }
+
+  /** Someone waits for a connection of their own: one lane stops taking statements and goes back once empty. */
+  shed(): void {
+    let best: Lane | undefined
+    for (const l of this.lanes) if (!l.draining && (best === undefined || l.inFlight < best.inFlight)) best = l
+    if (best === undefined) return
+    best.draining = true
+    if (best.inFlight === 0) this.giveBack(best)
+  }
+
+  private giveBack(lane: Lane): void {
+    const i = this.lanes.indexOf(lane)
+    if (i === -1) return
+    this.lanes.splice(i, 1)
+    void lane.lease.release()
+    // Statements still waiting need a lane.
+    if (this.waiting) this.grow()
+  }
+
+  private drop(lane: Lane): void {
+    const i = this.lanes.indexOf(lane)
+    if (i === -1) return
+    this.lanes.splice(i, 1)
+    if (lane.inFlight === 0) void lane.lease.release({ discard: true })
+    else lane.draining = true
+    if (this.waiting) this.grow()
+  }
+
+  private failWaiters(err: Error): void {
+    for (let w = this.next(); w !== undefined; w = this.next()) {
+      w.done = true
+      if (w.timer !== undefined) clearTimeout(w.timer)
+      w.reject(err)
+    }
+  }
+
+  /** The pool is closing: waiters are refused, lanes go back once their statements are done. */
+  close(err: Error): void {
+    this.failWaiters(err)
+    for (const lane of [...this.lanes]) {
+      lane.draining = true
+      if (lane.inFlight === 0) this.giveBack(lane)
+    }
+  }
+}
+
+/**
+ * What a statement would leave behind on its connection for the next
+ * caller, by its leading keywords (after comments); undefined when it is
+ * fine to share. Function calls that change session state (set_config,
+ * advisory locks, ...) are not seen: they are the caller's to avoid.
+ */
+export function sessionChange(sql: string): string | undefined {
+  const words = leadingWords(sql, 4)
+  const [a, b, c] = words
+  switch (a) {
+    case 'begin':
+    case 'start':
+    case 'commit':
+    case 'end':
+    case 'rollback':
+    case 'abort':
+    case 'savepoint':
+    case 'release':
+      return 'a transaction statement (BEGIN, COMMIT, SAVEPOINT ...)'
+    case 'set':
+    case 'reset':
+      return 'SET/RESET (session settings)'
+    case 'listen':
+    case 'unlisten':
+      return 'LISTEN/UNLISTEN'
+    case 'prepare':
+    case 'deallocate':
+    case 'execute':
+      return 'PREPARE/EXECUTE/DEALLOCATE (session-level prepared statements)'
+    case 'discard':
+      return 'DISCARD'
+    case 'declare':
+    case 'fetch':
+    case 'move':
+    case 'close':
+      return 'a cursor statement'
+    case 'lock':
+      return 'LOCK'
+    case 'copy':
+      return 'COPY (use copyFrom()/copyTo() on a connection of your own)'
+    case 'load':
+      return 'LOAD'
+    case 'create':
+      if (b === 'temp' || b === 'temporary' || (b === 'local' && (c === 'temp' || c === 'temporary')) || (b === 'global' && (c === 'temp' || c === 'temporary'))) return 'a temporary table'
+      return undefined
+    default:
+      return undefined
+  }
+}
+
+/** The first `n` words of `sql`, lower-cased, after whitespace and comments. */
+function leadingWords(sql: string, n: number): string[] {
+  const out: string[] = []
+  let i = 0
+  const len = sql.length
+  while (out.length < n && i < len) {
+    const ch = sql.charCodeAt(i)
+    if (ch === 32 || ch === 9 || ch === 10 || ch === 13 || ch === 12 || ch === 40 /* ( */) {
+      i++
+      continue
+    }
+    if (sql.startsWith('--', i)) {
+      const nl = sql.indexOf('\n', i)
+      if (nl === -1) break
+      i = nl + 1
+      continue
+    }
+    if (sql.startsWith('/*', i)) {
+      // Block comments nest in PostgreSQL.
+      let depth = 0
+      do {
+        if (sql.startsWith('/*', i)) {
+          depth++
+          i += 2
+        } else if (sql.startsWith('*/', i)) {
+          depth--
+          i += 2
+        } else i++
+      } while (depth > 0 && i < len)
+      continue
+    }
+    let j = i
+    while (j < len && /[A-Za-z_]/.test(sql[j]!)) j++
+    if (j === i) break
+    out.push(sql.slice(i, j).toLowerCase())
+    i = j
+  }
+  return out
+}
+
