@@ -100,6 +100,7 @@ const POOL_KEYS = {
   allowExitOnIdle: true,
   multiplexing: true,
   multiplexingDepth: true,
+  replicas: true,
 } as const satisfies Record<keyof PoolOptions, true>
 
 // `types` is known here so that connectSync()'s own refusal (a type map

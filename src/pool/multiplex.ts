@@ -16,7 +16,7 @@
 import type { Connection, QueryOptions } from '../client/connection.js'
 import { InterfaceError } from '../errors/base.js'
 import type { Result } from '../types/result.js'
-import { PoolExhausted, PoolTimeout, type PoolError } from './errors.js'
+import { PoolError, PoolExhausted, PoolTimeout } from './errors.js'
 import type { AcquireOptions, PoolLease } from './pool.js'
 
 /** A statement the multiplexed path will not run: it needs a connection of its own. */
@@ -58,6 +58,8 @@ interface MuxWaiter {
   reject(err: Error): void
   timer: NodeJS.Timeout | undefined
   done: boolean
+  /** Stops listening to the statement's AbortSignal. */
+  unwatch: (() => void) | undefined
 }
 
 /** Spread: a new lane is taken once the emptiest has this many in flight. */
@@ -81,7 +83,7 @@ export class Multiplexer {
     return { lanes: this.lanes.length, inFlight, waiting: this.queue.length - this.head }
   }
 
-  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions): Promise<Result<unknown>> {
+  query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions, acquireTimeout = this.settings.acquireTimeout): Promise<Result<unknown>> {
     const why = sessionChange(sql)
     if (why !== undefined) {
       return Promise.reject(new MultiplexingRefused(`${why} cannot run on a multiplexed pool.query(): later statements of other callers would share that connection's state. Use pool.connection() or pool.transaction()`))
@@ -96,15 +98,27 @@ export class Multiplexer {
     if (waiting >= this.settings.maxWaiting) {
       return Promise.reject(new PoolExhausted(`too many statements waiting for a multiplexed connection: ${waiting} already wait (maxWaiting ${this.settings.maxWaiting})`))
     }
+    const signal = options.signal
+    if (signal?.aborted) return Promise.reject(new PoolError('acquire aborted', { cause: signal.reason }))
     return new Promise<Result<unknown>>((resolve, reject) => {
-      const w: MuxWaiter = { sql, params, options, resolve, reject, timer: undefined, done: false }
-      const timeout = this.settings.acquireTimeout
+      const w: MuxWaiter = { sql, params, options, resolve, reject, timer: undefined, done: false, unwatch: undefined }
+      const timeout = acquireTimeout
       if (timeout > 0 && timeout !== Infinity) {
         w.timer = setTimeout(() => {
           if (w.done) return
-          w.done = true
+          this.forget(w)
           reject(new PoolTimeout(`timed out after ${timeout} ms waiting for room on a multiplexed connection (${this.lanes.length} shared, ${this.shape.inFlight} statements in flight)`, timeout))
         }, timeout)
+      }
+      if (signal !== undefined) {
+        // Aborted while it waits: never sent, refused as an abandoned acquire is.
+        const onAbort = (): void => {
+          if (w.done) return
+          this.forget(w)
+          reject(new PoolError('acquire aborted', { cause: signal.reason }))
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        w.unwatch = () => signal.removeEventListener('abort', onAbort)
       }
       this.queue.push(w)
       this.grow()
@@ -157,9 +171,15 @@ export class Multiplexer {
   }
 
   private start(lane: Lane, w: MuxWaiter): void {
+    this.forget(w)
+    this.run(lane, w.sql, w.params, w.options).then(w.resolve, w.reject)
+  }
+
+  /** A waiter leaves the queue (taken, timed out, aborted): its timer and abort listener go. */
+  private forget(w: MuxWaiter): void {
     w.done = true
     if (w.timer !== undefined) clearTimeout(w.timer)
-    this.run(lane, w.sql, w.params, w.options).then(w.resolve, w.reject)
+    w.unwatch?.()
   }
 
   private next(): MuxWaiter | undefined {
@@ -228,8 +248,7 @@ export class Multiplexer {
 
   private failWaiters(err: Error): void {
     for (let w = this.next(); w !== undefined; w = this.next()) {
-      w.done = true
-      if (w.timer !== undefined) clearTimeout(w.timer)
+      this.forget(w)
       w.reject(err)
     }
   }

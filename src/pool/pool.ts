@@ -23,6 +23,7 @@ import { inspectCustom, summary, type InspectFn } from '../client/inspect.js'
 import { ConnectionLeak, PoolClosed, PoolError, PoolExhausted, PoolTimeout } from './errors.js'
 import { canHeal } from './heal.js'
 import { Multiplexer } from './multiplex.js'
+import { checkTarget, targetOptions, type ReplicaOptions, type Target } from './replicas.js'
 import { checkOptionKeys } from '../config/known-options.js'
 
 /** Where an error reported to `onError` came from. */
@@ -82,11 +83,20 @@ export interface PoolOptions {
   multiplexing?: boolean
   /** With multiplexing: statements in flight on one connection before another is taken (default 100). */
   multiplexingDepth?: number
+  /**
+   * The hosts are a primary and its standbys: keep a pool per target and let
+   * query(), acquire(), connection() and transaction() pick one with
+   * `target` ('primary', the default; 'standby'; 'prefer-standby'). See
+   * README, "Read replicas".
+   */
+  replicas?: boolean | ReplicaOptions
 }
 
 export interface AcquireOptions {
   /** Overrides the pool's acquireTimeout for this call. */
   timeout?: number
+  /** With `replicas`: which server ('primary', the default; 'standby'; 'prefer-standby'). */
+  target?: Target
   /** @internal The multiplexer's own acquire (not someone waiting for a connection of their own). */
   [MUX]?: true
   /** Aborting stops waiting (a PoolError whose cause is the abort reason). */
@@ -96,11 +106,15 @@ export interface AcquireOptions {
 export interface PoolQueryOptions extends QueryOptions {
   /** Overrides the pool's acquireTimeout for this query. */
   acquireTimeout?: number
+  /** With `replicas`: which server ('primary', the default; 'standby'; 'prefer-standby'). */
+  target?: Target
 }
 
 export interface PoolTransactionOptions extends TransactionOptions {
   /** Overrides the pool's acquireTimeout for this transaction. */
   acquireTimeout?: number
+  /** With `replicas`: which server ('primary', the default; 'standby'; 'prefer-standby'). */
+  target?: Target
   /** Aborting stops waiting for a connection. */
   signal?: AbortSignal
 }
@@ -298,6 +312,8 @@ export class Pool implements AsyncDisposable {
   private readonly mux: Multiplexer | undefined
   /** The multiplexer's acquire waiting in the queue, if any. */
   private muxWaiter: Waiter | undefined
+  /** With `replicas`: the pool of each target (prefer-standby's made on first use); this pool then opens none itself. */
+  private readonly routes: { primary: Pool; standby: Pool; preferStandby: Pool | undefined; make: () => Pool } | undefined
 
   /** Every open connection the pool owns (idle or busy), not those being closed. */
   private readonly slots = new Set<Slot>()
@@ -363,6 +379,20 @@ export class Pool implements AsyncDisposable {
     this.resetFn = options.reset
     this.onError = options.onError
     this.allowExitOnIdle = options.allowExitOnIdle ?? true
+    if (options.replicas !== undefined && options.replicas !== false) {
+      const r: ReplicaOptions = options.replicas === true ? {} : options.replicas
+      if (typeof r !== 'object' || r === null) throw new InterfaceError(`replicas must be true or { standbyMax, loadBalance }, got ${typeof r}`)
+      const { replicas: _own, ...inner } = options
+      const standbyMax = count('replicas.standbyMax', r.standbyMax, max)
+      this.routes = {
+        primary: new Pool(targetOptions(base, 'primary', r), inner),
+        standby: new Pool(targetOptions(base, 'standby', r), { ...inner, max: standbyMax }),
+        preferStandby: undefined,
+        make: () => new Pool(targetOptions(base, 'prefer-standby', r), { ...inner, max: standbyMax }),
+      }
+      // This pool only routes: it opens nothing of its own.
+      this.minSize = 0
+    }
     if (options.multiplexing !== undefined && typeof options.multiplexing !== 'boolean') throw new InterfaceError(`multiplexing must be true or false, got ${typeof options.multiplexing}`)
     const depth = count('multiplexingDepth', options.multiplexingDepth, 100)
     if (depth < 1) throw new InterfaceError('multiplexingDepth must be at least 1')
@@ -404,6 +434,10 @@ export class Pool implements AsyncDisposable {
    * or call `conn.release()` in a finally block.
    */
   acquire(options: AcquireOptions = {}): Promise<PoolLease> {
+    if (this.routes !== undefined || options.target !== undefined) {
+      const { target, ...rest } = options
+      return this.route(target).acquire(rest)
+    }
     if (!poolAcquireChannel.hasSubscribers) return this.acquireNow(options)
     const ctx: PoolAcquireTraceContext = { pool: { ...this.target } }
     const since = performance.now()
@@ -469,6 +503,10 @@ export class Pool implements AsyncDisposable {
   async query<R = Row>(sql: string | SqlQuery, params?: readonly unknown[] | PoolQueryOptions, options?: PoolQueryOptions): Promise<Result<R>> {
     if (typeof sql !== 'string') ({ text: sql, values: params, options } = toQuery(sql, params, options))
     options ??= {}
+    if (this.routes !== undefined || options.target !== undefined) {
+      const { target, ...rest } = options
+      return this.route(target).query<R>(sql, params as readonly unknown[] | undefined, rest)
+    }
     if (this.mux !== undefined) return this.muxQuery<R>(sql, params as readonly unknown[] | undefined, options)
     for (let attempt = 0; ; attempt++) {
       const lease = await this.acquire({ timeout: options.acquireTimeout, signal: options.signal })
@@ -487,10 +525,11 @@ export class Pool implements AsyncDisposable {
 
   /** pool.query() with multiplexing: a shared connection, once more on another when the first was lost before the statement was sent. */
   private async muxQuery<R>(sql: string, params: readonly unknown[] | undefined, options: PoolQueryOptions): Promise<Result<R>> {
-    const { acquireTimeout: _ignored, ...queryOptions } = options
+    const { acquireTimeout, ...queryOptions } = options
+    const wait = acquireTimeout === undefined ? undefined : limit(nonNegative('acquireTimeout', acquireTimeout, this.acquireTimeout))
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.mux!.query(sql, params, queryOptions)) as Result<R>
+        return (await this.mux!.query(sql, params, queryOptions, wait)) as Result<R>
       } catch (err) {
         if (attempt === 0 && err instanceof ConnectionError && err.retrySafe && this.state === 'open') continue
         throw err
@@ -510,11 +549,36 @@ export class Pool implements AsyncDisposable {
 
   /** `conn.transaction(fn, options)` on a pooled connection (isolation, readOnly, deferrable, retry). */
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options: PoolTransactionOptions = {}): Promise<T> {
-    const { acquireTimeout, signal, ...txOptions } = options
-    return this.connection((conn) => conn.transaction(fn, txOptions), { timeout: acquireTimeout, signal })
+    const { acquireTimeout, signal, target, ...txOptions } = options
+    return this.connection((conn) => conn.transaction(fn, txOptions), { timeout: acquireTimeout, signal, target })
+  }
+
+  /**
+   * The pool serving `target`: with `replicas`, that target's; without,
+   * this one for 'primary' (the only server it knows), and a clear refusal
+   * for a standby target.
+   */
+  private route(target: Target | undefined): Pool {
+    const t = checkTarget(target)
+    const r = this.routes
+    if (r === undefined) {
+      if (t === 'primary') return this
+      throw new InterfaceError(`target '${t}' needs a pool made with { replicas: true } over the primary and its standbys`)
+    }
+    if (t === 'primary') return r.primary
+    if (t === 'standby') return r.standby
+    if (this.state !== 'open') return r.standby // closed: its error says so
+    return (r.preferStandby ??= r.make())
   }
 
   stats(): PoolStats {
+    if (this.routes !== undefined) {
+      // The targets' pools together (each also has its own: statsOf()).
+      const all = this.targetPools().map((p) => p.stats())
+      const sum = Object.fromEntries(Object.keys(all[0]!).map((k) => [k, all.reduce((n, s) => n + (s[k as keyof PoolStats] as number), 0)])) as unknown as PoolStats
+      sum.waitTimeMsAverage = sum.acquiredTotal === 0 ? 0 : sum.waitTimeMsTotal / sum.acquiredTotal
+      return sum
+    }
     const inUse = this.slots.size - this.idle.length
     return {
       min: this.minSize,
@@ -534,6 +598,16 @@ export class Pool implements AsyncDisposable {
       opened: this.openedCount,
       closed: this.closedCount,
     }
+  }
+
+  /** With `replicas`: one target's pool's stats. */
+  statsOf(target: Target): PoolStats {
+    return this.route(target).stats()
+  }
+
+  private targetPools(): Pool[] {
+    const r = this.routes
+    return r === undefined ? [this] : [r.primary, r.standby, ...(r.preferStandby === undefined ? [] : [r.preferStandby])]
   }
 
   /**
@@ -559,7 +633,11 @@ export class Pool implements AsyncDisposable {
    * then closes the rest.
    */
   close(options: { timeout?: number } = {}): Promise<void> {
-    this.closePromise ??= this.shutdown(nonNegative('timeout', options.timeout, DEFAULTS.closeTimeout))
+    const timeout = nonNegative('timeout', options.timeout, DEFAULTS.closeTimeout)
+    if (this.routes !== undefined) {
+      this.closePromise ??= Promise.all([this.shutdown(timeout), ...this.targetPools().map((p) => p.close({ timeout }))]).then(() => undefined)
+    }
+    this.closePromise ??= this.shutdown(timeout)
     return this.closePromise
   }
 

@@ -4,7 +4,7 @@
 // one's own (transaction, acquire) still to be had; a lost connection fails
 // only what was in flight on it; thousands of callers held by the queue.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConnectionError, MultiplexingRefused, Pool, PoolExhausted, QueryCanceled } from '../../src/index.js'
+import { ConnectionError, MultiplexingRefused, Pool, PoolExhausted, PoolTimeout, QueryCanceled } from '../../src/index.js'
 import { sessionChange } from '../../src/pool/multiplex.js'
 import { optionsFor, uniqueName } from './_util.js'
 
@@ -129,6 +129,24 @@ describe('multiplexing', () => {
     expect(out.slice(0, 10).every((r) => r.status === 'fulfilled')).toBe(true)
     expect(out.slice(10).every((r) => r.status === 'rejected' && /closing|closed/.test(String(r.reason)))).toBe(true)
     expect(p.stats().size).toBe(0)
+  })
+
+  it("a statement waiting for room honours its signal and its own acquireTimeout; what runs is untouched", async () => {
+    const p = new Pool(optionsFor('scram'), { max: 1, multiplexing: true, multiplexingDepth: 1 })
+    try {
+      const first = p.query('select pg_sleep(0.3) as s')
+      const ac = new AbortController()
+      const aborted = p.query('select 1', [], { signal: ac.signal })
+      const timedOut = p.query('select 2', [], { acquireTimeout: 50 })
+      const patient = p.query('select 3 as n')
+      ac.abort(new Error('gave up'))
+      await expect(aborted).rejects.toMatchObject({ name: 'PoolError', message: 'acquire aborted', cause: { message: 'gave up' } })
+      await expect(timedOut).rejects.toBeInstanceOf(PoolTimeout)
+      expect((await first).rows).toHaveLength(1)
+      expect((await patient).rows).toEqual([{ n: 3 }])
+    } finally {
+      await p.close()
+    }
   })
 
   it('a bad setting is refused by name', () => {
