@@ -30,6 +30,8 @@ export interface MuxHost {
   /** Callers waiting for a connection of their own. */
   readonly exclusiveWaiting: number
   readonly open: boolean
+  /** Milliseconds after which a connection is retired (Infinity: never): a lane drains then. */
+  readonly maxLifetime: number
   closedError(): PoolError
 }
 
@@ -48,6 +50,10 @@ interface Lane {
   draining: boolean
   /** A release on the next turn is pending. */
   idleCheck: boolean
+  /** Given back to the pool (once). */
+  released: boolean
+  /** When it was taken: past the pool's maxLifetime it drains, so the pool can retire it. */
+  readonly since: number
 }
 
 interface MuxWaiter {
@@ -70,6 +76,8 @@ export class Multiplexer {
   private opening = 0
   private queue: MuxWaiter[] = []
   private head = 0
+  /** Statements in the queue still waiting (not taken, timed out or aborted). */
+  private waitingCount = 0
 
   constructor(
     private readonly host: MuxHost,
@@ -80,7 +88,7 @@ export class Multiplexer {
   get shape(): { lanes: number; inFlight: number; waiting: number } {
     let inFlight = 0
     for (const l of this.lanes) inFlight += l.inFlight
-    return { lanes: this.lanes.length, inFlight, waiting: this.queue.length - this.head }
+    return { lanes: this.lanes.length, inFlight, waiting: this.waitingCount }
   }
 
   query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions, acquireTimeout = this.settings.acquireTimeout): Promise<Result<unknown>> {
@@ -94,7 +102,7 @@ export class Multiplexer {
       if (lane.inFlight >= SPREAD) this.grow()
       return this.run(lane, sql, params, options)
     }
-    const waiting = this.queue.length - this.head
+    const waiting = this.waitingCount
     if (waiting >= this.settings.maxWaiting) {
       return Promise.reject(new PoolExhausted(`too many statements waiting for a multiplexed connection: ${waiting} already wait (maxWaiting ${this.settings.maxWaiting})`))
     }
@@ -121,6 +129,7 @@ export class Multiplexer {
         w.unwatch = () => signal.removeEventListener('abort', onAbort)
       }
       this.queue.push(w)
+      this.waitingCount++
       this.grow()
     })
   }
@@ -154,6 +163,12 @@ export class Multiplexer {
   /** Room on `lane`: the next waiters go there; an empty lane may go back. */
   private pump(lane: Lane): void {
     if (lane.conn.closed) return this.drop(lane)
+    // Held past the pool's maxLifetime: drain, so the pool retires it when it comes back.
+    if (!lane.draining && Date.now() - lane.since >= this.host.maxLifetime) {
+      lane.draining = true
+      this.remove(lane)
+      if (this.waiting) this.grow()
+    }
     while (!lane.draining && lane.inFlight < this.settings.perConnection) {
       const w = this.next()
       if (w === undefined) break
@@ -177,6 +192,7 @@ export class Multiplexer {
 
   /** A waiter leaves the queue (taken, timed out, aborted): its timer and abort listener go. */
   private forget(w: MuxWaiter): void {
+    if (!w.done) this.waitingCount--
     w.done = true
     if (w.timer !== undefined) clearTimeout(w.timer)
     w.unwatch?.()
@@ -195,18 +211,18 @@ export class Multiplexer {
   }
 
   private get waiting(): boolean {
-    for (let i = this.head; i < this.queue.length; i++) if (!this.queue[i]!.done) return true
-    return false
+    return this.waitingCount > 0
   }
 
   /** Takes one more connection from the pool for sharing, if there is room and need. */
   private grow(): void {
     if (this.opening > 0 || this.lanes.length >= this.host.max || !this.host.open) return
     this.opening++
-    this.host.acquire({ timeout: this.settings.acquireTimeout }).then(
+    // No deadline of its own: each statement waits as long as its own acquireTimeout says.
+    this.host.acquire({ timeout: 0 }).then(
       (lease) => {
         this.opening--
-        const lane: Lane = { lease, conn: lease.connection, inFlight: 0, draining: false, idleCheck: false }
+        const lane: Lane = { lease, conn: lease.connection, inFlight: 0, draining: false, idleCheck: false, released: false, since: Date.now() }
         this.lanes.push(lane)
         this.pump(lane)
         if (this.waiting) this.grow()
@@ -228,21 +244,29 @@ export class Multiplexer {
     if (best.inFlight === 0) this.giveBack(best)
   }
 
-  private giveBack(lane: Lane): void {
+  private remove(lane: Lane): void {
     const i = this.lanes.indexOf(lane)
-    if (i === -1) return
-    this.lanes.splice(i, 1)
-    void lane.lease.release()
+    if (i !== -1) this.lanes.splice(i, 1)
+  }
+
+  private giveBack(lane: Lane): void {
+    this.remove(lane)
+    if (!lane.released) {
+      lane.released = true
+      void lane.lease.release()
+    }
     // Statements still waiting need a lane.
     if (this.waiting) this.grow()
   }
 
+  /** Its connection is lost: no more statements; back to the pool (discarded) once the last in flight has failed. */
   private drop(lane: Lane): void {
-    const i = this.lanes.indexOf(lane)
-    if (i === -1) return
-    this.lanes.splice(i, 1)
-    if (lane.inFlight === 0) void lane.lease.release({ discard: true })
-    else lane.draining = true
+    this.remove(lane)
+    lane.draining = true
+    if (lane.inFlight === 0 && !lane.released) {
+      lane.released = true
+      void lane.lease.release({ discard: true })
+    }
     if (this.waiting) this.grow()
   }
 
@@ -270,7 +294,7 @@ export class Multiplexer {
  * advisory locks, ...) are not seen: they are the caller's to avoid.
  */
 export function sessionChange(sql: string): string | undefined {
-  const words = leadingWords(sql, 4)
+  const words = leadingWords(sql, 5)
   const [a, b, c] = words
   switch (a) {
     case 'begin':
@@ -305,8 +329,17 @@ export function sessionChange(sql: string): string | undefined {
       return 'COPY (use copyFrom()/copyTo() on a connection of your own)'
     case 'load':
       return 'LOAD'
-    case 'create':
-      if (b === 'temp' || b === 'temporary' || (b === 'local' && (c === 'temp' || c === 'temporary')) || (b === 'global' && (c === 'temp' || c === 'temporary'))) return 'a temporary table'
+    case 'create': {
+      // CREATE [OR REPLACE] [LOCAL|GLOBAL] TEMP[ORARY] TABLE/VIEW/SEQUENCE ...
+      const rest = b === 'or' && c === 'replace' ? words.slice(3) : words.slice(1)
+      const kind = rest[0] === 'local' || rest[0] === 'global' ? rest[1] : rest[0]
+      if (kind === 'temp' || kind === 'temporary' || /\bpg_temp\s*\./i.test(sql)) return 'a temporary object'
+      return undefined
+    }
+    case 'select':
+    case 'with':
+      // SELECT ... INTO TEMP makes a temporary table.
+      if (/\binto\s+(temp|temporary|local\s+temp|local\s+temporary)\b/i.test(sql)) return 'SELECT INTO a temporary table'
       return undefined
     default:
       return undefined
@@ -320,7 +353,8 @@ function leadingWords(sql: string, n: number): string[] {
   const len = sql.length
   while (out.length < n && i < len) {
     const ch = sql.charCodeAt(i)
-    if (ch === 32 || ch === 9 || ch === 10 || ch === 13 || ch === 12 || ch === 40 /* ( */) {
+    // Whitespace (as the server's lexer has it, \v included), '(' and ';' (an empty statement before the real one).
+    if (ch === 32 || ch === 9 || ch === 10 || ch === 11 || ch === 13 || ch === 12 || ch === 40 /* ( */ || ch === 59 /* ; */) {
       i++
       continue
     }

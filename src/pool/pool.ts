@@ -410,6 +410,9 @@ export class Pool implements AsyncDisposable {
           get open() {
             return pool.state === 'open'
           },
+          get maxLifetime() {
+            return pool.maxLifetime
+          },
           closedError: () => this.closedError(),
         },
         { perConnection: depth, maxWaiting: this.maxWaiting, acquireTimeout: this.acquireTimeout },
@@ -466,7 +469,8 @@ export class Pool implements AsyncDisposable {
         resolve,
         reject,
       }
-      if (this.leakTimeout !== Infinity) {
+      // A shared connection (multiplexing) is held on purpose: not a leak.
+      if (this.leakTimeout !== Infinity && options[MUX] !== true) {
         // Made here, so its stack is the caller's, not that of whoever released the connection.
         w.leak = new ConnectionLeak(`a pooled connection was held for more than ${this.leakTimeout} ms; it was acquired at:`)
       }
@@ -487,8 +491,20 @@ export class Pool implements AsyncDisposable {
       }
       this.enqueue(w)
       if (options[MUX] === true) this.muxWaiter = w
-      // Someone waits for a connection of their own: a shared one goes back once empty.
-      else this.mux?.shed()
+      else if (this.mux !== undefined) {
+        // Someone waits for a connection of their own: they go before the
+        // multiplexer's own wait (or a shared connection given back would go
+        // straight back to sharing), and a shared one goes back once empty.
+        const m = this.muxWaiter
+        if (m?.queued) {
+          const i = this.queue.indexOf(m, this.queueHead)
+          if (i !== -1) this.queue[i] = undefined
+          m.queued = false
+          this.waitingCount--
+          this.enqueue(m)
+        }
+        this.mux.shed()
+      }
       this.grow()
     })
   }

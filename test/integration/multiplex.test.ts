@@ -59,6 +59,13 @@ describe('multiplexing', () => {
     expect(sessionChange('create table t (x int)')).toBeUndefined()
     expect(sessionChange('-- comment\nupdate t set x = 1')).toBeUndefined()
     expect(sessionChange('/* a /* nested */ comment */ begin')).toBeDefined()
+    for (const sql of [';begin', '\vbegin', 'create or replace temp view v as select 1', 'create temporary sequence s', 'select 1 into temp t', 'create table pg_temp.t (x int)']) {
+      expect(sessionChange(sql), sql).toBeDefined()
+    }
+    // Seen by name only, so these pass (README: keep them on a connection of your own).
+    for (const sql of ["do $$ begin set search_path = x; end $$", "select set_config('search_path', 'x', false)", 'select pg_advisory_lock(1)', 'select 1 into t2']) {
+      expect(sessionChange(sql), sql).toBeUndefined()
+    }
   })
 
   it('a connection of its own is still to be had: a transaction while others multiplex, and its writes seen after commit', async () => {
@@ -147,6 +154,73 @@ describe('multiplexing', () => {
     } finally {
       await p.close()
     }
+  })
+
+  it('lanes: a lost one with statements in flight goes back once they failed; one held past maxLifetime is retired; leaks are not reported for them', async () => {
+    const errors: string[] = []
+    const p = new Pool(optionsFor('scram'), { max: 1, multiplexing: true, maxLifetime: 300, leakTimeout: 200, onError: (e, source) => errors.push(source) })
+    const admin = new Pool(optionsFor('superuser'), { max: 1 })
+    try {
+      const pid = (await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
+      const inflight = Array.from({ length: 5 }, () => p.query('select pg_sleep(0.5)'))
+      await new Promise((r) => setTimeout(r, 100))
+      await admin.query('select pg_terminate_backend($1)', [pid])
+      expect((await Promise.allSettled(inflight)).every((r) => r.status === 'rejected')).toBe(true)
+      expect((await p.query('select 1 as n')).rows).toEqual([{ n: 1 }])
+      // Constant load for longer than maxLifetime: the shared connection is replaced.
+      const pids = new Set<number>()
+      let stop = false
+      const workers = Array.from({ length: 10 }, async () => {
+        while (!stop) pids.add((await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid)
+      })
+      await new Promise((r) => setTimeout(r, 1000))
+      stop = true
+      await Promise.all(workers)
+      expect(pids.size).toBeGreaterThan(1)
+      expect(errors.filter((s) => s === 'leak')).toEqual([])
+    } finally {
+      await admin.close()
+      await p.close()
+    }
+  })
+
+  it('a waiting transaction gets its connection under constant multiplexed load', async () => {
+    const p = new Pool(optionsFor('scram'), { max: 1, multiplexing: true })
+    let stop = false
+    const workers = Array.from({ length: 20 }, async () => {
+      while (!stop) await p.query('select 1')
+    })
+    try {
+      expect(await p.transaction(async (t) => (await t.query('select 7 as x')).rows, { acquireTimeout: 5000 })).toEqual([{ x: 7 }])
+    } finally {
+      stop = true
+      await Promise.all(workers)
+      await p.close()
+    }
+  })
+
+  it('a script that uses a multiplexing pool and never closes it exits by itself', async () => {
+    const { spawn } = await import('node:child_process')
+    const { pathToFileURL } = await import('node:url')
+    const src = pathToFileURL(new URL('../../src/index.ts', import.meta.url).pathname).href
+    const script = `import { Pool } from ${JSON.stringify(src)}
+const pool = new Pool(JSON.parse(process.env.OPTS), { max: 2, multiplexing: true })
+const r = await Promise.all(Array.from({ length: 50 }, (_, i) => pool.query('select $1::int as n', [i])))
+console.log('done', r.length)`
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, OPTS: JSON.stringify(optionsFor('scram')) }, stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+      child.on('close', (code) => {
+        clearTimeout(timer)
+        resolve({ code, stdout, stderr })
+      })
+    })
+    expect(out, out.stderr).toMatchObject({ code: 0 })
+    expect(out.stdout.trim()).toBe('done 50')
   })
 
   it('a bad setting is refused by name', () => {
