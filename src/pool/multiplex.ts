@@ -78,6 +78,8 @@ export class Multiplexer {
   private head = 0
   /** Statements in the queue still waiting (not taken, timed out or aborted). */
   private waitingCount = 0
+  /** Calls off the pending wait for another lane. */
+  private callOff: (() => void) | undefined
 
   constructor(
     private readonly host: MuxHost,
@@ -175,14 +177,35 @@ export class Multiplexer {
       this.start(lane, w)
     }
     if (lane.inFlight > 0) return
+    // An abandoned statement (its caller's timeout fired) may still be on
+    // the wire: the connection goes back only once it is quiet.
+    if (lane.conn.busy) return this.whenQuiet(lane)
     if (lane.draining || this.host.exclusiveWaiting > 0 || !this.host.open) return this.giveBack(lane)
     // Nothing in flight: back to the pool on the next turn, unless more comes.
     if (lane.idleCheck) return
     lane.idleCheck = true
     setImmediate(() => {
       lane.idleCheck = false
-      if (lane.inFlight === 0 && this.lanes.includes(lane)) this.giveBack(lane)
+      if (lane.inFlight === 0 && this.lanes.includes(lane)) this.quietOrLater(lane)
     })
+  }
+
+  /** A lane with none of its callers' statements left: back to the pool if its connection is quiet, else soon. */
+  private quietOrLater(lane: Lane): void {
+    if (lane.released) return
+    if (lane.conn.closed) return this.drop(lane)
+    if (lane.conn.busy) return this.whenQuiet(lane)
+    this.giveBack(lane)
+  }
+
+  /** Looks again shortly at a lane with nothing of its callers in flight but its connection still busy. */
+  private whenQuiet(lane: Lane): void {
+    if (lane.idleCheck) return
+    lane.idleCheck = true
+    setTimeout(() => {
+      lane.idleCheck = false
+      if (lane.inFlight === 0) this.quietOrLater(lane)
+    }, 10)
   }
 
   private start(lane: Lane, w: MuxWaiter): void {
@@ -192,7 +215,14 @@ export class Multiplexer {
 
   /** A waiter leaves the queue (taken, timed out, aborted): its timer and abort listener go. */
   private forget(w: MuxWaiter): void {
-    if (!w.done) this.waitingCount--
+    if (!w.done && --this.waitingCount === 0) {
+      // Nobody waits any more (taken, timed out, aborted): a lane still being
+      // asked for is not needed. Called off once this turn is over, in case
+      // another statement comes at once.
+      queueMicrotask(() => {
+        if (this.waitingCount === 0) this.callOff?.()
+      })
+    }
     w.done = true
     if (w.timer !== undefined) clearTimeout(w.timer)
     w.unwatch?.()
@@ -218,10 +248,16 @@ export class Multiplexer {
   private grow(): void {
     if (this.opening > 0 || this.lanes.length >= this.host.max || !this.host.open) return
     this.opening++
-    // No deadline of its own: each statement waits as long as its own acquireTimeout says.
-    this.host.acquire({ timeout: 0 }).then(
+    // No deadline of its own: each statement waits as long as its own
+    // acquireTimeout says; once none waits any more, the wait is called off
+    // (a pool that cannot connect would otherwise keep retrying, and the
+    // process alive, for nobody).
+    const stop = new AbortController()
+    this.callOff = () => stop.abort()
+    this.host.acquire({ timeout: 0, signal: stop.signal }).then(
       (lease) => {
         this.opening--
+        this.callOff = undefined
         const lane: Lane = { lease, conn: lease.connection, inFlight: 0, draining: false, idleCheck: false, released: false, since: Date.now() }
         this.lanes.push(lane)
         this.pump(lane)
@@ -229,6 +265,7 @@ export class Multiplexer {
       },
       (err: Error) => {
         this.opening--
+        this.callOff = undefined
         // No lane to wait for: the waiters get why the pool could not lend one.
         if (this.lanes.length === 0) this.failWaiters(err)
       },

@@ -312,6 +312,8 @@ export class Pool implements AsyncDisposable {
   private readonly mux: Multiplexer | undefined
   /** The multiplexer's acquire waiting in the queue, if any. */
   private muxWaiter: Waiter | undefined
+  /** The multiplexer's acquire already moved behind a caller waiting for a connection of their own. */
+  private muxMovedBack: Waiter | undefined
   /** With `replicas`: the pool of each target (prefer-standby's made on first use); this pool then opens none itself. */
   private readonly routes: { primary: Pool; standby: Pool; preferStandby: Pool | undefined; make: () => Pool } | undefined
 
@@ -496,7 +498,9 @@ export class Pool implements AsyncDisposable {
         // multiplexer's own wait (or a shared connection given back would go
         // straight back to sharing), and a shared one goes back once empty.
         const m = this.muxWaiter
-        if (m?.queued) {
+        // Once only: a steady stream of transactions must not keep it at the back for ever.
+        if (m?.queued && m !== this.muxMovedBack) {
+          this.muxMovedBack = m
           const i = this.queue.indexOf(m, this.queueHead)
           if (i !== -1) this.queue[i] = undefined
           m.queued = false

@@ -26,7 +26,7 @@ import { sendQuery, type QueryHooks, type QueryRequest } from './ops/query.js'
 import { sendSimple } from './ops/simple.js'
 import { sendStream } from './ops/stream.js'
 import { checkParamCount, checkSqlText } from './params.js'
-import { canceledError, isStaleStatement, type Op, type Pending } from './pending.js'
+import { abandonedError, canceledError, isStaleStatement, type Op, type Pending } from './pending.js'
 import { maxPlaceholder } from './placeholders.js'
 import { checkResultFormat, resultLimits, type QueryOptions, type ResultFormat, type ResultLimits } from './query-options.js'
 import type { Request, Session } from './session.js'
@@ -453,6 +453,18 @@ export class Engine implements OpContext {
     }
     if (p.state === 'sent' && p.request !== undefined) {
       const req = p.request
+      if (this.session.current !== req && this.session.hasAfter(req)) {
+        // It waits behind earlier statements, with others pipelined behind
+        // it: a CancelRequest sent once it looked current could reach the
+        // server while one of those later ones runs (a quick statement is
+        // over before its answer is read), and cancel that instead. So this
+        // one is abandoned: its caller is told now, the server runs it to its
+        // end, and what it answers is dropped. (A statement already running
+        // is canceled as before: only if it ends in the moment the cancel
+        // takes to arrive can the cancel reach the next one.)
+        this.finish(p, abandonedError(p.sql, p.abortReason))
+        return undefined
+      }
       this.cancelWanted.set(req, this.gates.hold('cancel'))
       this.maybeSendCancel()
       return { running: () => this.session.current === req }

@@ -85,6 +85,24 @@ export function canceledError(sql: string, reason: unknown, sent: boolean): Data
   return err
 }
 
+/**
+ * The error of a sent query whose signal or timeout fired while other
+ * statements were pipelined behind it: QueryCanceled (57014) for the
+ * caller, though the server was not asked to cancel it and may complete it.
+ */
+export function abandonedError(sql: string, reason: unknown): DatabaseError {
+  const err = createDatabaseError(
+    {
+      severity: 'ERROR',
+      code: '57014',
+      message: 'query abandoned: it was not canceled on the server, since other statements were pipelined behind it (a cancel could have stopped one of those); it may still complete',
+    },
+    sql,
+  )
+  Object.defineProperty(err, 'cause', { value: reason, enumerable: false, writable: true, configurable: true })
+  return err
+}
+
 /** Statements whose named prepared statement went stale on the server: re-prepare and retry once. */
 export function isStaleStatement(err: Error): 'changed' | 'missing' | undefined {
   if (!(err instanceof DatabaseError)) return undefined

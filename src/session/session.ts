@@ -120,6 +120,12 @@ export class Session {
     return this.queue.length - this.head
   }
 
+  /** Whether requests were sent after `req` (the server may be running one of them by now). */
+  hasAfter(req: Request): boolean {
+    const i = this.queue.indexOf(req, this.head)
+    return i !== -1 && i < this.queue.length - 1
+  }
+
   /** Whether `req` was enqueued and has not been answered yet. */
   has(req: Request): boolean {
     return this.queue.indexOf(req, this.head) !== -1

@@ -42,11 +42,31 @@ describe('multiplexing', () => {
   })
 
   it("a timeout cancels its own statement only; the others on the same connection finish", async () => {
-    const slow = pool.query('select pg_sleep(5)', [], { timeout: 200 })
+    const slow = pool.query('select pg_sleep(1)', [], { timeout: 200 })
     const others = Array.from({ length: 20 }, (_, i) => pool.query('select $1::int as n, pg_sleep(0.01)', [i]))
     await expect(slow).rejects.toBeInstanceOf(QueryCanceled)
     const done = await Promise.all(others)
     expect(done.map((r) => r.rows[0]!.n)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+  })
+
+  it("a timeout with others' statements pipelined behind it abandons its own, and cancels none of theirs", async () => {
+    const p = new Pool(optionsFor('scram'), { max: 1, multiplexing: true })
+    try {
+      // Warm the statement cache, so the three are really written back to back.
+      await p.query('select pg_sleep($1)', [0])
+      await p.query('select 1 as b')
+      const a = p.query('select pg_sleep($1)', [0.3])
+      const b = p.query('select 1 as b', [], { timeout: 50 })
+      const c = p.query('select pg_sleep($1)', [0.3])
+      const out = await Promise.allSettled([a, b, c])
+      expect(out[0]!.status).toBe('fulfilled')
+      expect(out[2]!.status).toBe('fulfilled')
+      expect((out[1] as PromiseRejectedResult).reason).toMatchObject({ code: '57014', message: expect.stringMatching(/abandoned/) })
+      // The connection is fine afterwards.
+      expect((await p.query('select 2 as n')).rows).toEqual([{ n: 2 }])
+    } finally {
+      await p.close()
+    }
   })
 
   it('statements that change session state are refused, naming pool.connection()', async () => {
@@ -91,9 +111,11 @@ describe('multiplexing', () => {
     const admin = new Pool(optionsFor('superuser'), { max: 1 })
     try {
       const inflight = Array.from({ length: 60 }, (_, i) => pool.query<{ pid: number; n: number }>('select pg_backend_pid() as pid, $1::int as n, pg_sleep(0.2)', [i]))
+      // Observed from the start: they fail while the terminate is awaited.
+      const settled = Promise.allSettled(inflight)
       await new Promise((r) => setTimeout(r, 50))
       await admin.query('select pg_terminate_backend($1)', [victim])
-      const out = await Promise.allSettled(inflight)
+      const out = await settled
       for (const r of out) {
         if (r.status === 'rejected') expect(r.reason).toSatisfy((e: unknown) => e instanceof ConnectionError || (e as { code?: string }).code === '57P01')
         else expect(r.value.rows[0]!.pid).not.toBe(victim)
@@ -162,10 +184,10 @@ describe('multiplexing', () => {
     const admin = new Pool(optionsFor('superuser'), { max: 1 })
     try {
       const pid = (await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
-      const inflight = Array.from({ length: 5 }, () => p.query('select pg_sleep(0.5)'))
+      const inflight = Promise.allSettled(Array.from({ length: 5 }, () => p.query('select pg_sleep(0.5)')))
       await new Promise((r) => setTimeout(r, 100))
       await admin.query('select pg_terminate_backend($1)', [pid])
-      expect((await Promise.allSettled(inflight)).every((r) => r.status === 'rejected')).toBe(true)
+      expect((await inflight).every((r) => r.status === 'rejected')).toBe(true)
       expect((await p.query('select 1 as n')).rows).toEqual([{ n: 1 }])
       // Constant load for longer than maxLifetime: the shared connection is replaced.
       const pids = new Set<number>()
@@ -199,6 +221,22 @@ describe('multiplexing', () => {
     }
   })
 
+  it('a steady stream of transactions does not starve multiplexed statements', async () => {
+    const p = new Pool(optionsFor('scram'), { max: 2, multiplexing: true })
+    let stop = false
+    const txs = Array.from({ length: 10 }, async () => {
+      while (!stop) await p.transaction(async (t) => void (await t.query('select pg_sleep(0.005)')))
+    })
+    try {
+      await new Promise((r) => setTimeout(r, 50))
+      expect((await p.query('select 1 as n', [], { acquireTimeout: 5000 })).rows).toEqual([{ n: 1 }])
+    } finally {
+      stop = true
+      await Promise.all(txs)
+      await p.close()
+    }
+  })
+
   it('a script that uses a multiplexing pool and never closes it exits by itself', async () => {
     const { spawn } = await import('node:child_process')
     const { pathToFileURL } = await import('node:url')
@@ -221,6 +259,35 @@ console.log('done', r.length)`
     })
     expect(out, out.stderr).toMatchObject({ code: 0 })
     expect(out.stdout.trim()).toBe('done 50')
+  })
+
+  it('a script whose server cannot be reached, with a multiplexing pool it never closes, still exits once its statements gave up', async () => {
+    const { spawn } = await import('node:child_process')
+    const { pathToFileURL } = await import('node:url')
+    const src = pathToFileURL(new URL('../../src/index.ts', import.meta.url).pathname).href
+    const script = `import { Pool } from ${JSON.stringify(src)}
+const pool = new Pool({ host: '127.0.0.1', port: 1, user: 'x', database: 'x', connectTimeout: 200 }, { multiplexing: true, acquireTimeout: 500 })
+const r = await pool.query('select 1').then(() => 'ok', (e) => e.name)
+console.log(r)`
+    const out = await new Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      let killed = false
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+      const timer = setTimeout(() => {
+        killed = true
+        child.kill('SIGKILL')
+      }, 15_000)
+      child.on('close', (code) => {
+        clearTimeout(timer)
+        resolve({ code, killed, stdout, stderr })
+      })
+    })
+    expect(out.killed, 'still running after 15 s').toBe(false)
+    expect(out, out.stderr).toMatchObject({ code: 0 })
+    expect(out.stdout.trim()).toBe('PoolTimeout')
   })
 
   it('a bad setting is refused by name', () => {

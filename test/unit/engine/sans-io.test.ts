@@ -77,6 +77,31 @@ describe('sans-IO engine: cancel gating', () => {
     expect(t.cancels).toHaveLength(1)
   })
 
+  it('aborting a sent query that waits behind another, with more pipelined behind it, abandons it: no CancelRequest, writes not held', () => {
+    const t = new SansIo()
+    const a = t.query('select pg_sleep(1)')
+    const b = t.query('select 2')
+    const c = t.query('select 3')
+    t.written()
+    const watch = t.engine.abort(b.p, new Error('too slow'))
+    expect(watch).toBeUndefined()
+    expect(t.cancels).toHaveLength(0)
+    expect(b.error).toBeInstanceOf(QueryCanceled)
+    expect(b.error.message).toMatch(/abandoned/)
+    // Nothing is held: a new query is written at once.
+    const d = t.query('select 4')
+    expect(t.written()).toEqual(unnamed('select 4'))
+    // The server answers all four in order; b's answer is dropped, the others get theirs.
+    t.reply(...unnamedReply(['n'], [['1']]))
+    t.reply(...unnamedReply(['n'], [['2']]))
+    t.reply(...unnamedReply(['n'], [['3']]))
+    t.reply(...unnamedReply(['n'], [['4']]))
+    expect(a.value).toMatchObject({ rows: [{ n: '1' }] })
+    expect(c.value).toMatchObject({ rows: [{ n: '3' }] })
+    expect(d.value).toMatchObject({ rows: [{ n: '4' }] })
+    expect(t.engine.state).toBe('ready')
+  })
+
   it('a cancel that settles before the query ended still holds writes until its ReadyForQuery', () => {
     const t = new SansIo()
     const a = t.query('select pg_sleep(10)')
