@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 // Opens pgline connections to the test server as one of its roles.
 import { connect, type Connection, type ConnectionOptions } from '../../src/index.js'
 import { testServer } from '../support/env.js'
@@ -19,4 +21,40 @@ export function connectAs(role: Role = 'scram', extra: ConnectionOptions = {}): 
 /** A table name unique to this test run, so tests in parallel files don't collide. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+}
+
+/** What a script run by runScript() did. */
+export interface ScriptOutcome {
+  code: number | null
+  /** Still running after the limit, so it was killed: a hang. */
+  killed: boolean
+  stdout: string
+  stderr: string
+}
+
+/** The driver's source as a script may import it. */
+export const SRC_URL = pathToFileURL(fileURLToPath(new URL('../../src/index.ts', import.meta.url))).href
+
+/**
+ * Runs an ES module script (TypeScript welcome, through tsx) in a process of
+ * its own and reports how it ended; killed after `killAfterMs`, so a hang is
+ * a failure rather than a stuck run. `env` is added to this process's.
+ */
+export function runScript(script: string, env: Record<string, string> = {}, killAfterMs = 20_000): Promise<ScriptOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    let killed = false
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    const timer = setTimeout(() => {
+      killed = true
+      child.kill('SIGKILL')
+    }, killAfterMs)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, killed, stdout, stderr })
+    })
+  })
 }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConnectionError, MultiplexingRefused, Pool, PoolExhausted, PoolTimeout, QueryCanceled } from '../../src/index.js'
 import { sessionChange } from '../../src/pool/multiplex.js'
-import { optionsFor, uniqueName } from './_util.js'
+import { optionsFor, runScript, SRC_URL, uniqueName } from './_util.js'
 
 const T = uniqueName('mux')
 let pool: Pool
@@ -238,53 +238,25 @@ describe('multiplexing', () => {
   })
 
   it('a script that uses a multiplexing pool and never closes it exits by itself', async () => {
-    const { spawn } = await import('node:child_process')
-    const { pathToFileURL } = await import('node:url')
-    const src = pathToFileURL(new URL('../../src/index.ts', import.meta.url).pathname).href
-    const script = `import { Pool } from ${JSON.stringify(src)}
+    const out = await runScript(
+      `import { Pool } from ${JSON.stringify(SRC_URL)}
 const pool = new Pool(JSON.parse(process.env.OPTS), { max: 2, multiplexing: true })
 const r = await Promise.all(Array.from({ length: 50 }, (_, i) => pool.query('select $1::int as n', [i])))
-console.log('done', r.length)`
-    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, OPTS: JSON.stringify(optionsFor('scram')) }, stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-      child.on('close', (code) => {
-        clearTimeout(timer)
-        resolve({ code, stdout, stderr })
-      })
-    })
-    expect(out, out.stderr).toMatchObject({ code: 0 })
+console.log('done', r.length)`,
+      { OPTS: JSON.stringify(optionsFor('scram')) },
+    )
+    expect(out, out.stderr).toMatchObject({ code: 0, killed: false })
     expect(out.stdout.trim()).toBe('done 50')
   })
 
   it('a script whose server cannot be reached, with a multiplexing pool it never closes, still exits once its statements gave up', async () => {
-    const { spawn } = await import('node:child_process')
-    const { pathToFileURL } = await import('node:url')
-    const src = pathToFileURL(new URL('../../src/index.ts', import.meta.url).pathname).href
-    const script = `import { Pool } from ${JSON.stringify(src)}
+    const out = await runScript(
+      `import { Pool } from ${JSON.stringify(SRC_URL)}
 const pool = new Pool({ host: '127.0.0.1', port: 1, user: 'x', database: 'x', connectTimeout: 200 }, { multiplexing: true, acquireTimeout: 500 })
-const r = await pool.query('select 1').then(() => 'ok', (e) => e.name)
-console.log(r)`
-    const out = await new Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      let killed = false
-      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
-      const timer = setTimeout(() => {
-        killed = true
-        child.kill('SIGKILL')
-      }, 15_000)
-      child.on('close', (code) => {
-        clearTimeout(timer)
-        resolve({ code, killed, stdout, stderr })
-      })
-    })
+console.log(await pool.query('select 1').then(() => 'ok', (e) => e.name))`,
+      {},
+      15_000,
+    )
     expect(out.killed, 'still running after 15 s').toBe(false)
     expect(out, out.stderr).toMatchObject({ code: 0 })
     expect(out.stdout.trim()).toBe('PoolTimeout')

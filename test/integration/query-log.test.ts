@@ -3,13 +3,10 @@
 // slow ones; debug 'protocol' each message's type and length; WARNING
 // notices reach stderr unless someone listens. Never a parameter value or a
 // password.
-import { spawn } from 'node:child_process'
-import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { connect, InterfaceError, Pool } from '../../src/index.js'
 import { debugFlags, oneLine } from '../../src/client/query-log.js'
-import { optionsFor } from './_util.js'
+import { optionsFor, runScript, SRC_URL } from './_util.js'
 
 const SECRET = 'a-parameter-value-never-logged'
 
@@ -129,24 +126,11 @@ describe('notices', () => {
 
 describe('PGLINE_DEBUG in the environment', () => {
   it('query: a script prints its statements to stderr, and nothing else', async () => {
-    const src = pathToFileURL(path.join(fileURLToPath(new URL('../../', import.meta.url)), 'src/index.ts')).href
-    const script = `import { connect } from ${JSON.stringify(src)}
+    const script = `import { connect } from ${JSON.stringify(SRC_URL)}
 const conn = await connect(JSON.parse(process.env.OPTS))
 await conn.query('select $1::int + 1 as n', [41])
 await conn.close()`
-    const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        env: { ...process.env, PGLINE_DEBUG: 'query', OPTS: JSON.stringify(optionsFor('scram')) },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      })
-      let stderr = ''
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-      child.on('close', (code) => {
-        clearTimeout(timer)
-        resolve({ code, stderr })
-      })
-    })
+    const out = await runScript(script, { PGLINE_DEBUG: 'query', OPTS: JSON.stringify(optionsFor('scram')) })
     expect(out.code, out.stderr).toBe(0)
     expect(out.stderr.trim()).toMatch(/^pgline: query [\d.]+ ms, SELECT 1 row, pid \d+: select \$1::int \+ 1 as n$/)
   })

@@ -4,15 +4,10 @@
 // parameter values or the password; the subscriber sees the caller's async
 // context at start; a subscriber that throws leaves the query alone.
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { spawn } from 'node:child_process'
 import dc from 'node:diagnostics_channel'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { CHANNELS, connect, Pool, type Connection } from '../../src/index.js'
-import { connectAs, optionsFor, uniqueName } from './_util.js'
+import { connectAs, optionsFor, runScript, SRC_URL, uniqueName } from './_util.js'
 import pg from '../../src/pg/index.js'
 
 type Event = { channel: string; phase: string; ctx: Record<string, unknown> }
@@ -241,21 +236,10 @@ describe("pgline/pg on node-postgres's channels", () => {
 })
 
 describe('a subscriber that throws', () => {
-  let dir = ''
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'pgline-trace-'))
-  })
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true })
-  })
-
   it('is reported as an uncaught exception by Node; the query still settles with its result and the connection goes on', async () => {
-    const src = pathToFileURL(path.join(fileURLToPath(new URL('../../', import.meta.url)), 'src/index.ts')).href
-    const file = path.join(dir, 'throwing.mjs')
-    await writeFile(
-      file,
+    const out = await runScript(
       `import dc from 'node:diagnostics_channel'
-import { connect, CHANNELS } from ${JSON.stringify(src)}
+import { connect, CHANNELS } from ${JSON.stringify(SRC_URL)}
 const reported = []
 process.on('uncaughtException', (e) => reported.push(e.message))
 const boom = () => { throw new Error('subscriber bug') }
@@ -266,21 +250,9 @@ const failed = await conn.query('select 1/0').catch((e) => e.code)
 const again = await conn.query('select 2 as n')
 await conn.close()
 await new Promise((r) => setTimeout(r, 20))
-console.log(JSON.stringify({ n: r.rows[0].n, failed, again: again.rows[0].n, reported: reported.length }))
-`,
+console.log(JSON.stringify({ n: r.rows[0].n, failed, again: again.rows[0].n, reported: reported.length }))`,
+      { OPTS: JSON.stringify(optionsFor('scram')) },
     )
-    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', file], { env: { ...process.env, OPTS: JSON.stringify(optionsFor('scram')) }, stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-      child.on('close', (code) => {
-        clearTimeout(timer)
-        resolve({ code, stdout, stderr })
-      })
-    })
     expect(out, out.stderr).toMatchObject({ code: 0 })
     const seen = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { n: number; failed: string; again: number; reported: number }
     expect(seen).toMatchObject({ n: 42, failed: '22012', again: 2 })
