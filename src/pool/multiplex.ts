@@ -370,17 +370,22 @@ export function sessionChange(sql: string): string | undefined {
       // CREATE [OR REPLACE] [LOCAL|GLOBAL] TEMP[ORARY] TABLE/VIEW/SEQUENCE ...
       const rest = b === 'or' && c === 'replace' ? words.slice(3) : words.slice(1)
       const kind = rest[0] === 'local' || rest[0] === 'global' ? rest[1] : rest[0]
-      if (kind === 'temp' || kind === 'temporary' || /\bpg_temp\s*\./i.test(sql)) return 'a temporary object'
+      if (kind === 'temp' || kind === 'temporary' || /\bpg_temp\s*\./i.test(code(sql))) return 'a temporary object'
       return undefined
     }
     case 'select':
     case 'with':
       // SELECT ... INTO TEMP makes a temporary table.
-      if (/\binto\s+(temp|temporary|local\s+temp|local\s+temporary)\b/i.test(sql)) return 'SELECT INTO a temporary table'
+      if (/\binto\s+(temp|temporary|local\s+temp|local\s+temporary)\b/i.test(code(sql))) return 'SELECT INTO a temporary table'
       return undefined
     default:
       return undefined
   }
+}
+
+/** The statement without its string literals, quoted identifiers and comments (so their words are not read as SQL). */
+function code(sql: string): string {
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\$([A-Za-z_]*)\$[\s\S]*?\$\1\$|--[^\n]*|\/\*[\s\S]*?\*\//g, ' ')
 }
 
 /** The first `n` words of `sql`, lower-cased, after whitespace and comments. */

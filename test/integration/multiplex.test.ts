@@ -83,6 +83,10 @@ describe('multiplexing', () => {
       expect(sessionChange(sql), sql).toBeDefined()
     }
     // Seen by name only, so these pass (README: keep them on a connection of your own).
+    // Words inside strings, quoted names and comments are not SQL.
+    for (const sql of ["select 'moved into temp storage'", 'select 1 as "into temp x"', 'select 1 -- into temp t', "select $q$ pg_temp.x $q$"]) {
+      expect(sessionChange(sql), sql).toBeUndefined()
+    }
     for (const sql of ["do $$ begin set search_path = x; end $$", "select set_config('search_path', 'x', false)", 'select pg_advisory_lock(1)', 'select 1 into t2']) {
       expect(sessionChange(sql), sql).toBeUndefined()
     }
