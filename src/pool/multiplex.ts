@@ -87,10 +87,10 @@ export class Multiplexer {
   ) {}
 
   /** Lanes and statements, for stats(). */
-  get shape(): { lanes: number; inFlight: number; waiting: number } {
+  get shape(): { shared: number; inFlight: number; waiting: number } {
     let inFlight = 0
     for (const l of this.lanes) inFlight += l.inFlight
-    return { lanes: this.lanes.length, inFlight, waiting: this.waitingCount }
+    return { shared: this.lanes.length, inFlight, waiting: this.waitingCount }
   }
 
   query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions, acquireTimeout = this.settings.acquireTimeout): Promise<Result<unknown>> {

@@ -149,6 +149,8 @@ export interface PoolStats {
   opened: number
   /** Connections closed so far (retired, dropped, lost). */
   closed: number
+  /** With multiplexing: connections shared now (counted in inUse), statements in flight on them, statements waiting for room. */
+  multiplexed?: { shared: number; inFlight: number; waiting: number }
 }
 
 const MUX: unique symbol = Symbol('pgline.mux')
@@ -595,7 +597,12 @@ export class Pool implements AsyncDisposable {
     if (this.routes !== undefined) {
       // The targets' pools together (each also has its own: statsOf()).
       const all = this.targetPools().map((p) => p.stats())
-      const sum = Object.fromEntries(Object.keys(all[0]!).map((k) => [k, all.reduce((n, s) => n + (s[k as keyof PoolStats] as number), 0)])) as unknown as PoolStats
+      const keys = Object.keys(all[0]!).filter((k) => k !== 'multiplexed') as (keyof PoolStats)[]
+      const sum = Object.fromEntries(keys.map((k) => [k, all.reduce((n, s) => n + (s[k] as number), 0)])) as unknown as PoolStats
+      if (all[0]!.multiplexed !== undefined) {
+        sum.multiplexed = { shared: 0, inFlight: 0, waiting: 0 }
+        for (const st of all) for (const k of ['shared', 'inFlight', 'waiting'] as const) sum.multiplexed[k] += st.multiplexed?.[k] ?? 0
+      }
       sum.waitTimeMsAverage = sum.acquiredTotal === 0 ? 0 : sum.waitTimeMsTotal / sum.acquiredTotal
       return sum
     }
@@ -607,7 +614,8 @@ export class Pool implements AsyncDisposable {
       idle: this.idle.length,
       inUse,
       opening: this.opening,
-      waiting: this.waitingCount,
+      // The multiplexer's own wait for a connection is not a caller's.
+      waiting: this.waitingCount - (this.muxWaiter?.queued ? 1 : 0),
       acquiredTotal: this.acquiredTotal,
       waitTimeMsTotal: this.waitTimeMsTotal,
       waitTimeMsAverage: this.acquiredTotal === 0 ? 0 : this.waitTimeMsTotal / this.acquiredTotal,
@@ -617,6 +625,7 @@ export class Pool implements AsyncDisposable {
       leaks: this.leaks,
       opened: this.openedCount,
       closed: this.closedCount,
+      ...(this.mux === undefined ? {} : { multiplexed: this.mux.shape }),
     }
   }
 

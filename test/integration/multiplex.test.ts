@@ -32,6 +32,14 @@ describe('multiplexing', () => {
     expect(used.size).toBeGreaterThanOrEqual(1)
     expect(used.size).toBeLessThanOrEqual(3)
     expect(pool.stats().size).toBeLessThanOrEqual(3)
+    // While statements are in flight, stats() shows the sharing; once they are done, nothing is shared or waiting.
+    const during = Promise.all(Array.from({ length: 300 }, (_, i) => pool.query('select $1::int as n', [i])))
+    const busy = pool.stats()
+    expect(busy.multiplexed!.inFlight + busy.multiplexed!.waiting).toBeGreaterThan(0)
+    expect(busy.waiting).toBe(0)
+    await during
+    await new Promise((r) => setTimeout(r, 20))
+    expect(pool.stats().multiplexed).toEqual({ shared: 0, inFlight: 0, waiting: 0 })
   })
 
   it("one statement's error touches no other caller's, nor the connection", async () => {
