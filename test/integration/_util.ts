@@ -58,3 +58,14 @@ export function runScript(script: string, env: Record<string, string> = {}, kill
     })
   })
 }
+
+const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Waits until `cond()` holds, checking every 10 ms; throws naming `what` after `ms`. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (await cond()) return
+    await sleepMs(10)
+  }
+  throw new Error(`timed out waiting until ${what}`)
+}

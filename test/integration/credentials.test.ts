@@ -23,7 +23,7 @@ import {
 import { resolveConfig } from '../../src/config/config.js'
 import { connectSync } from '../../src/sync/index.js'
 import { testServer } from '../support/env.js'
-import { connectAs, optionsFor, uniqueName } from './_util.js'
+import { connectAs, optionsFor, uniqueName, until } from './_util.js'
 
 let admin: Connection
 /** A role of this file's own, whose password the tests change. */
@@ -77,13 +77,6 @@ async function failure(p: Promise<unknown>): Promise<Error> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-async function until(what: string, cond: () => boolean, ms = 5_000): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (cond()) return
-    await sleep(10)
-  }
-  throw new Error(`timed out waiting until ${what}`)
-}
 
 describe('a password function', () => {
   it('sync or async, is called with the host, port, user and database of the connection', async () => {

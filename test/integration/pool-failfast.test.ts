@@ -17,7 +17,7 @@ import {
 } from '../../src/index.js'
 import { errorResponse } from '../support/backend-encoder.js'
 import { startFakeServer } from '../support/fake-server.js'
-import { connectAs, optionsFor, uniqueName } from './_util.js'
+import { connectAs, optionsFor, uniqueName, until } from './_util.js'
 
 let admin: Connection
 const pools: Pool[] = []
@@ -46,13 +46,6 @@ function makePool(connection: ConnectionOptions, options: PoolOptions = {}): Mad
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-async function until(what: string, cond: () => boolean, ms = 5_000): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (cond()) return
-    await sleep(10)
-  }
-  throw new Error(`timed out waiting until ${what}`)
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer()

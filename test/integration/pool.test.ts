@@ -18,7 +18,7 @@ import {
   type PoolErrorSource,
   type PoolOptions,
 } from '../../src/index.js'
-import { connectAs, optionsFor, uniqueName } from './_util.js'
+import { connectAs, optionsFor, uniqueName, until } from './_util.js'
 
 let admin: Connection
 const pools: Pool[] = []
@@ -51,14 +51,6 @@ function makePool(options: PoolOptions = {}): Made {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (await cond()) return
-    await sleep(10)
-  }
-  throw new Error(`timed out waiting until ${what}`)
-}
 
 async function backends(app: string): Promise<number[]> {
   const r = await admin.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1 order by pid', [app])

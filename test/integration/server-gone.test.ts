@@ -5,15 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { connect, ConnectionError, DatabaseError, InterfaceError, Pool, type Connection } from '../../src/index.js'
 import { startFakeServer } from '../support/fake-server.js'
-import { connectAs, optionsFor } from './_util.js'
-
-async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (cond()) return
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  throw new Error(`timed out waiting until ${what}`)
-}
+import { connectAs, optionsFor, until } from './_util.js'
 
 /** Terminates `victim`'s backend from a second connection and waits until the client noticed. */
 async function terminate(victim: Connection): Promise<void> {
