@@ -1,4 +1,8 @@
-// npm run bench [-- --quick] [--only <workload>[,<workload>]] [--rounds N] [--time ms]
+// npm run bench [-- --quick] [--only <workload>[,<workload>]] [--rounds N] [--time ms] [--servers 15,18]
+//
+// --servers: the embedded PostgreSQL majors to run the workloads on, one
+// after the other in this one process (default 18; 15 is Debian's
+// postgresql-15 package, installed when missing if run as root: servers.ts).
 //
 // Runs every workload for every driver on one server in one run, interleaved
 // (A B C, then B C A, ...) so drift hits all drivers alike, and prints the
@@ -23,6 +27,8 @@ import { loadData, type Table } from './data.js'
 import { findPsql } from './external.js'
 import { loadPgNative } from './pg-native.js'
 import { findPgbench } from './pgbench.js'
+import { ensureServer, parseServers } from './servers.js'
+import type { EmbeddedMajor } from '../test/support/embedded.js'
 import { workloads } from './workloads.js'
 import { medianOf, waitForQuiet, formatTable } from './stats.js'
 import { chartTitle, renderChart, type ChartGroup } from './svg.js'
@@ -34,6 +40,8 @@ interface Args {
   only: string[] | undefined
   rounds: number
   time: number
+  /** The server majors, in the order they run ([18] unless --servers). */
+  servers: EmbeddedMajor[]
 }
 
 function parseArgs(argv: string[]): Args {
@@ -49,6 +57,7 @@ function parseArgs(argv: string[]): Args {
     rounds: Number(get('--rounds') ?? (quick ? 2 : 5)),
     // 2 s samples (3 s until the connect workloads joined): five rounds of every workload take about 20 minutes on a quiet machine.
     time: Number(get('--time') ?? (quick ? 300 : 2000)),
+    servers: parseServers(get('--servers')),
   }
 }
 
@@ -74,7 +83,7 @@ function packageVersion(name: string): string | undefined {
   }
 }
 
-async function startServer(pinned: boolean): Promise<{ target: BenchTarget; logins: Logins; stop(): Promise<void>; note: string }> {
+async function startServer(pinned: boolean, major: EmbeddedMajor): Promise<{ target: BenchTarget; logins: Logins; stop(): Promise<void>; note: string }> {
   const url = process.env.DATABASE_URL
   if (url) {
     const u = new URL(url)
@@ -97,7 +106,7 @@ async function startServer(pinned: boolean): Promise<{ target: BenchTarget; logi
     }
   }
   const { startEmbedded } = await import('../test/support/embedded.js')
-  const server = await startEmbedded({ major: 18, ...(pinned ? { cpu: 1 } : {}) })
+  const server = await startEmbedded({ major, ...(pinned ? { cpu: 1 } : {}) })
   const i = server.info
   const as = (r: { user: string; password?: string }): BenchTarget => ({ host: i.host, port: i.port, user: r.user, password: r.password ?? '', database: i.database })
   return {
@@ -164,6 +173,10 @@ async function main(): Promise<void> {
   }
   const chosen = workloads.filter((w) => args.only === undefined || args.only.includes(w.name) || (w.group !== undefined && args.only.includes(w.group)))
   if (chosen.length === 0) throw new Error(`no workload named ${args.only?.join(',')} (have: ${workloads.map((w) => w.name).join(', ')})`)
+  const several = args.servers.length > 1
+  const defaultServers = args.servers.length === 1 && args.servers[0] === 18
+  if (process.env.DATABASE_URL && !defaultServers) throw new Error('--servers starts embedded servers: unset DATABASE_URL to use it')
+  for (const major of args.servers) await ensureServer(major) // before anything runs: a missing PG 15 fails fast
 
   // The optional extras, found before the server starts so their notes come first.
   const notes: string[] = []
@@ -198,94 +211,110 @@ async function main(): Promise<void> {
   }
 
   const started = performance.now()
-  const server = await startServer(pinned)
-  env.logins = server.logins
   const problems: string[] = []
   const chart: ChartGroup[] = []
   let header: string[] = []
   try {
-    console.log('loading data...')
-    await loadData(server.target, new Set<Table>(chosen.flatMap((w) => (w.skip?.(env) === undefined ? w.tables : []))), args.quick)
-    const admin = new pg.Client(server.target)
-    await admin.connect()
-    const serverVersion = (await admin.query('show server_version')).rows[0].server_version as string
-    say(`# pgline benchmark, ${new Date().toISOString()}`)
-    say('')
-    say(`Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} CPUs; ` +
-      `client ${pinned ? 'pinned to CPU 0' : 'not pinned'}; ${server.note} (${serverVersion}); ` +
-      `${args.rounds} interleaved rounds of ${args.time} ms per driver, medians (min-max).`)
-    say(`pg ${packageVersion('pg') ?? '?'}, postgres.js ${packageVersion('postgres') ?? '?'}. ${notes.join(' ')}`)
-    header = lines.slice(0)
-    try {
-      for (const w of chosen) {
-        const workloadStarted = performance.now()
-        const title = typeof w.title === 'string' ? w.title : w.title(env)
-        const skipped = w.skip?.(env)
-        if (skipped !== undefined) {
+    for (const major of args.servers) {
+      // One server at a time, stopped (on an error too) before the next one starts.
+      const server = await startServer(pinned, major)
+      env.logins = server.logins
+      try {
+        console.log(several ? `PostgreSQL ${major}: loading data...` : 'loading data...')
+        await loadData(server.target, new Set<Table>(chosen.flatMap((w) => (w.skip?.(env) === undefined ? w.tables : []))), args.quick)
+        const admin = new pg.Client(server.target)
+        await admin.connect()
+        const serverVersion = (await admin.query('show server_version')).rows[0].server_version as string
+        const onMajor = Math.floor(Number((await admin.query('show server_version_num')).rows[0].server_version_num) / 10_000)
+        if (header.length === 0) {
+          say(`# pgline benchmark, ${new Date().toISOString()}${several ? ` on PostgreSQL ${args.servers.join(' and ')}` : ''}`)
           say('')
-          say(`## ${w.name}: ${title} (${w.unit})`)
-          say('')
-          say(`Skipped: ${skipped}.`)
-          chart.push({ name: w.name, unit: w.unit, bars: [], note: `skipped: ${skipped}` })
-          continue
+          say(`Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} CPUs; ` +
+            `client ${pinned ? 'pinned to CPU 0' : 'not pinned'}; ` +
+            `${several ? `servers one after the other: embedded PostgreSQL ${args.servers.join(', ')}${pinned ? ', each pinned to CPU 1' : ''}, the same server flags (embedded.ts postgresFlags)` : `${server.note} (${serverVersion})`}; ` +
+            `${args.rounds} interleaved rounds of ${args.time} ms per driver, medians (min-max).`)
+          say(`pg ${packageVersion('pg') ?? '?'}, postgres.js ${packageVersion('postgres') ?? '?'}. ${notes.join(' ')}`)
+          header = lines.slice(0)
         }
-        const perCall = typeof w.perCall === 'number' ? w.perCall : w.perCall(env)
-        // A contender that hangs (a driver bug) fails its row instead of the run.
-        const limit = Math.max(120_000, 40 * args.time)
-        const ctx: SampleContext = { admin }
-        const open: Open[] = []
-        for (const c of w.contenders(env).flatMap((c) => (c.baseline ? [c, c.baseline] : [c]))) {
-          try {
-            trace(`${w.name}: opening ${c.label}`)
-            const sampler = await withTimeout(c.open(server.target), limit, `opening ${c.label}`)
-            if (!sampler.call && !sampler.measure) await sampler.close()
-            else open.push({ label: sampler.label ?? c.label, sampler, samples: [], metrics: new Map() })
-          } catch (err) {
-            problems.push(`${w.name}: ${c.label} could not start: ${errorText(err)}`)
-            console.log(problems.at(-1))
-          }
+        if (several) {
+          say('')
+          say(`PostgreSQL ${major}, for the tables below: ${server.note} (${serverVersion}).`)
         }
         try {
-          for (let round = 0; round < args.rounds; round++) {
-            // Rotate the order each round.
-            const order = open.slice(round % open.length).concat(open.slice(0, round % open.length))
-            for (const o of order) {
-              if (o.failed) continue
-              await w.beforeSample?.(admin)
-              await waitForQuiet(0.25, args.quick ? 2_000 : 10_000, args.quick ? 100 : 200)
+          for (const w of chosen) {
+            const workloadStarted = performance.now()
+            const at = `${w.name} on PostgreSQL ${onMajor}` // in headings, chart groups and problems
+            const title = typeof w.title === 'string' ? w.title : w.title(env)
+            const skipped = w.skip?.(env)
+            if (skipped !== undefined) {
+              say('')
+              say(`## ${at}: ${title} (${w.unit})`)
+              say('')
+              say(`Skipped: ${skipped}.`)
+              chart.push({ name: at, unit: w.unit, bars: [], note: `skipped: ${skipped}` })
+              continue
+            }
+            const perCall = typeof w.perCall === 'number' ? w.perCall : w.perCall(env)
+            // A contender that hangs (a driver bug) fails its row instead of the run.
+            const limit = Math.max(120_000, 40 * args.time)
+            const ctx: SampleContext = { admin }
+            const open: Open[] = []
+            for (const c of w.contenders(env).flatMap((c) => (c.baseline ? [c, c.baseline] : [c]))) {
               try {
-                trace(`${w.name}: round ${round + 1}, ${o.label}`)
-                const m = await withTimeout(sample(perCall, o.sampler, args.time, ctx), limit, 'a sample')
-                o.samples.push(m.perSecond)
-                for (const [k, v] of Object.entries(m.metrics ?? {})) {
-                  const xs = o.metrics.get(k) ?? []
-                  xs.push(v)
-                  o.metrics.set(k, xs)
-                }
+                trace(`${w.name}: opening ${c.label}`)
+                const sampler = await withTimeout(c.open(server.target), limit, `opening ${c.label}`)
+                if (!sampler.call && !sampler.measure) await sampler.close()
+                else open.push({ label: sampler.label ?? c.label, sampler, samples: [], metrics: new Map() })
               } catch (err) {
-                o.failed = errorText(err)
-                problems.push(`${w.name}: ${o.label} failed in round ${round + 1}: ${o.failed}`)
+                problems.push(`${at}: ${c.label} could not start: ${errorText(err)}`)
                 console.log(problems.at(-1))
               }
             }
+            try {
+              for (let round = 0; round < args.rounds; round++) {
+                // Rotate the order each round.
+                const order = open.slice(round % open.length).concat(open.slice(0, round % open.length))
+                for (const o of order) {
+                  if (o.failed) continue
+                  await w.beforeSample?.(admin)
+                  await waitForQuiet(0.25, args.quick ? 2_000 : 10_000, args.quick ? 100 : 200)
+                  try {
+                    trace(`${w.name}: round ${round + 1}, ${o.label}`)
+                    const m = await withTimeout(sample(perCall, o.sampler, args.time, ctx), limit, 'a sample')
+                    o.samples.push(m.perSecond)
+                    for (const [k, v] of Object.entries(m.metrics ?? {})) {
+                      const xs = o.metrics.get(k) ?? []
+                      xs.push(v)
+                      o.metrics.set(k, xs)
+                    }
+                  } catch (err) {
+                    o.failed = errorText(err)
+                    problems.push(`${at}: ${o.label} failed in round ${round + 1}: ${o.failed}`)
+                    console.log(problems.at(-1))
+                  }
+                }
+              }
+            } finally {
+              await Promise.all(open.map((o) => withTimeout(o.sampler.close(), 10_000, 'close').catch(() => {})))
+              w.after?.()
+            }
+            const rows = open.filter((o) => !o.failed && o.samples.length > 0).map((o) => resultRow(o, w.metrics))
+            say('')
+            say(`## ${at}: ${title} (${w.unit})`)
+            say('')
+            if (rows.length > 0) for (const l of formatTable(rows, w.extra, w.metrics)) say(l)
+            else say('(no driver completed this workload)')
+            chart.push({ name: at, unit: w.unit, bars: rows.map((r) => ({ label: r.name, value: r.median })), note: 'no driver completed this workload' })
+            const after = [...(rows.length > 0 ? (w.summary?.(rows, env) ?? []) : []), ...(w.notes?.(env) ?? []), `${loadLine()} The workload took ${seconds(workloadStarted)}.`]
+            if (after.length > 0) say('')
+            for (const l of after) say(`- ${l}`)
           }
         } finally {
-          await Promise.all(open.map((o) => withTimeout(o.sampler.close(), 10_000, 'close').catch(() => {})))
-          w.after?.()
+          await admin.end()
         }
-        const rows = open.filter((o) => !o.failed && o.samples.length > 0).map((o) => resultRow(o, w.metrics))
-        say('')
-        say(`## ${w.name}: ${title} (${w.unit})`)
-        say('')
-        if (rows.length > 0) for (const l of formatTable(rows, w.extra, w.metrics)) say(l)
-        else say('(no driver completed this workload)')
-        chart.push({ name: w.name, unit: w.unit, bars: rows.map((r) => ({ label: r.name, value: r.median })), note: 'no driver completed this workload' })
-        const after = [...(rows.length > 0 ? (w.summary?.(rows, env) ?? []) : []), ...(w.notes?.(env) ?? []), `${loadLine()} The workload took ${seconds(workloadStarted)}.`]
-        if (after.length > 0) say('')
-        for (const l of after) say(`- ${l}`)
+      } finally {
+        await server.stop()
       }
-    } finally {
-      await admin.end()
     }
     if (problems.length > 0) {
       say('')
@@ -294,7 +323,6 @@ async function main(): Promise<void> {
       for (const p of problems) say(`- ${p}`)
     }
   } finally {
-    await server.stop()
     rmSync(tmpDir, { recursive: true, force: true })
   }
   say('')
@@ -302,9 +330,10 @@ async function main(): Promise<void> {
   // The results and their chart (.md and .svg of the same name):
   //  - a full run (no --only): bench/results/<day>.md, and latest.md/latest.svg;
   //  - a run of chosen workloads: bench/results/<day>-<workloads>.md, leaving latest.* (the last full run) alone;
+  //  - with --servers other than 18 alone, '-pg15+pg18' (the majors) ends the name, and latest.* is left alone;
   //  - a --quick run: the tmp directory only (its figures are not results).
   const day = new Date().toISOString().slice(0, 10)
-  const base = args.only ? `${day}-${chosen.map((w) => w.name).join('+')}` : day
+  const base = (args.only ? `${day}-${chosen.map((w) => w.name).join('+')}` : day) + (defaultServers ? '' : `-pg${args.servers.join('+pg')}`)
   const dir = args.quick ? os.tmpdir() : path.join(here, 'results')
   const stem = args.quick ? `pgline-bench-quick-${base}` : base
   mkdirSync(dir, { recursive: true })
@@ -314,7 +343,7 @@ async function main(): Promise<void> {
   const written = [path.join(dir, `${stem}.md`), path.join(dir, `${stem}.svg`)]
   writeFileSync(written[0]!, md)
   writeFileSync(written[1]!, svg)
-  if (!args.only && !args.quick) {
+  if (!args.only && !args.quick && defaultServers) {
     written.push(path.join(dir, 'latest.md'), path.join(dir, 'latest.svg'))
     writeFileSync(written[2]!, md)
     writeFileSync(written[3]!, svg)

@@ -41,7 +41,7 @@ import { runTransaction, type Transaction, type TransactionHost, type Transactio
 import { Cursor, ServerCursor, type ServerCursorOptions } from './cursor.js'
 import type { CopyIn, CopyOut } from './copy.js'
 import type { CopyOptions } from './copy-setup.js'
-import { copyFrom, copyTo, exchange, openStream, type HeldHost } from './held.js'
+import { copyFrom, copyTo, exchange, openStream, type Flow, type HeldHost } from './held.js'
 import { loadType, registerCustom, type CustomCodec, type LoadedType } from './type-loader.js'
 import type { RowStream, StreamOptions } from './stream.js'
 import { Watchdog } from './watchdog.js'
@@ -609,11 +609,12 @@ export class Connection {
   }
 
   /**
-   * For pgline/pg's node-postgres submittables: gives the connection to `req`
-   * until its ReadyForQuery. `start` writes its first messages; it may write
-   * more through the Wire meanwhile. Keyed by a symbol: not public API.
+   * For pgline/pg's node-postgres submittables and the replication stream:
+   * gives the connection to `req` until its ReadyForQuery. `start` writes its
+   * first messages; it may write more through the Wire meanwhile, and pause
+   * reading through the Flow. Keyed by a symbol: not public API.
    */
-  [EXCHANGE](sql: string, req: Request, start: (wire: Wire) => void): Promise<void> {
+  [EXCHANGE](sql: string, req: Request, start: (wire: Wire, flow: Flow) => void): Promise<void> {
     return exchange(this.held, sql, req, start)
   }
 

@@ -216,9 +216,19 @@ export function copyTo(host: HeldHost, parent: object | undefined, sql: string, 
   )
 }
 
-/** A request that writes its own messages (pgline/pg's submittables), holding the connection until its ReadyForQuery. */
-export function exchange(host: HeldHost, sql: string, req: Request, start: (wire: Wire) => void): Promise<void> {
-  return runHeld(host, undefined, req, sql, { signal: undefined, timeout: 0 }, (token, ended) => host.run(token, { kind: 'exchange', sql, req, write: () => start(host.wire), ended }), {
+/** Reading the socket, for a request whose consumer is slow (a replication stream). */
+export interface Flow {
+  pause(): void
+  resume(): void
+}
+
+/**
+ * A request that writes its own messages (pgline/pg's submittables, the
+ * replication stream), holding the connection until its ReadyForQuery.
+ */
+export function exchange(host: HeldHost, sql: string, req: Request, start: (wire: Wire, flow: Flow) => void): Promise<void> {
+  const flow: Flow = { pause: () => host.pause(), resume: () => host.resume() }
+  return runHeld(host, undefined, req, sql, { signal: undefined, timeout: 0 }, (token, ended) => host.run(token, { kind: 'exchange', sql, req, write: () => start(host.wire, flow), ended }), {
     stop: () => undefined,
     cancel: () => host.engine.cancelRunning(req),
   })

@@ -140,6 +140,13 @@ export interface ConnectOptions {
   minProtocolVersion?: ProtocolVersion | 'latest'
   /** Extra startup parameters (run-time settings such as `search_path`). */
   parameters?: Record<string, string>
+  /**
+   * Open a replication connection (libpq's `replication`): 'database' for
+   * logical replication (what replicate() and ReplicationConnection use),
+   * true for physical. Such a connection takes only the simple query
+   * protocol: query() with parameters is refused by the server.
+   */
+  replication?: 'database' | boolean
   /** Larger server messages are treated as a protocol violation. */
   maxMessageSize?: number
   /** Type map for this connection (a child of the global one by default). */
@@ -336,11 +343,8 @@ const SETTERS: Record<Keyword, Setter> = {
   tcp_user_timeout: (out, value, origin) => {
     out.tcpUserTimeout = integer('tcp_user_timeout', value, origin, 0) ?? 0
   },
-  replication: (_out, value, origin) => {
-    if (['0', 'false', 'off', 'no'].includes(value.toLowerCase())) return
-    throw new InterfaceError(
-      `replication "${value}" ${origin} is not supported: pgline does not open replication connections (only replication=false/0 is accepted)`,
-    )
+  replication: (out, value, origin) => {
+    out.replication = replicationMode(value, origin)
   },
   gssencmode: (out, value, origin) => {
     out.gssEncMode = gssEncMode(value, origin)
@@ -392,7 +396,7 @@ const SETTERS: Record<Keyword, Setter> = {
   },
 }
 
-/** The ConnectOptions field each keyword sets (sslcompression and replication set none). */
+/** The ConnectOptions field each keyword sets (sslcompression sets none). */
 export const KEYWORD_FIELDS: Readonly<Record<Keyword, keyof ConnectOptions | undefined>> = {
   host: 'host',
   hostaddr: 'hostaddr',
@@ -413,7 +417,7 @@ export const KEYWORD_FIELDS: Readonly<Record<Keyword, keyof ConnectOptions | und
   keepalives_interval: 'keepAliveInterval',
   keepalives_count: 'keepAliveCount',
   tcp_user_timeout: 'tcpUserTimeout',
-  replication: undefined,
+  replication: 'replication',
   gssencmode: 'gssEncMode',
   sslmode: 'sslMode',
   sslnegotiation: 'sslNegotiation',
@@ -629,11 +633,30 @@ export function resolveConfig(
     service: nonEmpty(o.service),
     passfile,
     warnings,
-    parameters: { ...(o.parameters ?? {}) },
+    parameters: withReplication(o.parameters, o.replication),
     maxMessageSize: o.maxMessageSize ?? 1024 * 1024 * 1024,
     types: o.types,
     onNotice: o.onNotice,
   }
+}
+
+/** libpq's spellings: 'database', or a boolean (true/on/yes/1 is physical replication). */
+function replicationMode(value: string, origin: string): 'database' | boolean {
+  const v = value.trim().toLowerCase()
+  if (v === 'database') return 'database'
+  if (['1', 'true', 'on', 'yes'].includes(v)) return true
+  if (['0', 'false', 'off', 'no'].includes(v)) return false
+  return fail('replication', value, origin, "'database', or a boolean (true/on/yes/1 for physical replication, false/off/no/0 for none)")
+}
+
+function withReplication(parameters: Record<string, string> | undefined, mode: unknown): Record<string, string> {
+  const out = { ...(parameters ?? {}) }
+  if (mode === undefined || mode === false) return out
+  if (mode !== 'database' && mode !== true) {
+    throw new InterfaceError(`replication must be 'database', true or false, got ${JSON.stringify(mode)}`)
+  }
+  out.replication = mode === true ? 'true' : 'database'
+  return out
 }
 
 /**

@@ -56,6 +56,7 @@ const CONNECT_KEYS = {
   protocolVersion: true,
   minProtocolVersion: true,
   parameters: true,
+  replication: true,
   maxMessageSize: true,
   types: true,
   onNotice: true,

