@@ -207,7 +207,10 @@ export class Connection {
       run: (token, op) => this.run(token, op),
       start: (token, op, resolve, reject) => this.start(token, op, resolve, reject),
       traceInfo: () => this[TRACE_INFO](),
-      pause: () => this.socket?.pause(),
+      // Not once closing: the server's answer and its close must be read.
+      pause: () => {
+        if (!this.isClosed) this.socket?.pause()
+      },
       resume: () => this.socket?.resume(),
     }
     this.host = {
@@ -811,6 +814,9 @@ export class Connection {
       socket.write(out)
     }
     socket.end()
+    // A socket paused by a slow consumer (COPY TO, a replication stream) must
+    // be read again, or the server's answer and its close are never seen.
+    socket.resume()
     if (this.session.pending > 0) {
       // Requests in flight: the server answers them before it reads
       // Terminate, then closes; until then the socket keeps the process alive.

@@ -8,7 +8,6 @@ import { InterfaceError } from '../errors/base.js'
 import { Connection, EXCHANGE } from '../client/connection.js'
 import type { ConnectionOptions } from '../client/connection-options.js'
 import { quoteIdentifier } from '../client/quote.js'
-import { quoteLiteral } from '../client/sql.js'
 import type { Result, Row } from '../types/result.js'
 import { formatLsn, parseLsn } from './lsn.js'
 import { ReplicationRequest, toLsn } from './stream.js'
@@ -71,8 +70,15 @@ export interface ReplicateOptions {
   twoPhase?: boolean
   /** 'none': only changes made without a replication origin (PostgreSQL 16+). */
   origin?: 'any' | 'none'
-  /** A status update every this many milliseconds (default 10000; 0: only when the server asks, and on acknowledge). */
+  /**
+   * A status update every this many milliseconds (default 10000; 0: only
+   * when the server asks, and on acknowledge). Never more than half the
+   * server's wal_sender_timeout, read at start: while a slow consumer holds
+   * the socket paused, these updates are what keeps the connection.
+   */
   statusInterval?: number
+  /** How long stop() waits for the server to end streaming before it closes the connection (ms, default 5000). */
+  stopTimeout?: number
   /** Raw bytes queued and not yet read before the socket is paused (default 8 MiB). */
   highWaterMark?: number
   /**
@@ -82,7 +88,7 @@ export interface ReplicateOptions {
    * back. Default true.
    */
   autoAdvance?: boolean
-  /** Stops the stream (next() rejects with the reason). */
+  /** Stops the stream: replicate() or next() rejects with the signal's reason. */
   signal?: AbortSignal
 }
 
@@ -101,6 +107,9 @@ function majorOf(conn: Connection): number {
 }
 
 export class ReplicationConnection {
+  /** START_REPLICATION was sent: the walsender streams logical replication once per connection. */
+  private streamed = false
+
   private constructor(readonly connection: Connection) {}
 
   /** Opens a connection with replication=database (logical replication). */
@@ -152,10 +161,15 @@ export class ReplicationConnection {
 
   /**
    * START_REPLICATION on the slot: resolves once the server streams, with
-   * the stream to iterate. The connection is the stream's until it ends.
+   * the stream to iterate. The connection is the stream's until it ends,
+   * and streams once: another stream needs another connection (the
+   * walsender does not stream logical replication twice on one).
    */
   async replicate(options: ReplicateOptions): Promise<ReplicationStream> {
-    return startStream(this.connection, options, undefined)
+    const plan = planStream(options)
+    if (this.streamed) throw new InterfaceError('this ReplicationConnection has streamed already: the server streams logical replication once per connection; open a new one (or use replicate())')
+    this.streamed = true
+    return startStream(this.connection, plan, undefined)
   }
 
   close(): Promise<void> {
@@ -169,16 +183,41 @@ export class ReplicationConnection {
 
 /** replicate() on its own connection: opened here, closed when the stream ends. */
 export async function replicate(input: string | ConnectionOptions, options: ReplicateOptions): Promise<ReplicationStream> {
-  if (options === undefined || options === null || typeof options !== 'object') {
-    throw new InterfaceError('replicate() needs its options: { slot, publications }')
-  }
+  // Checked before anything is opened.
+  const plan = planStream(options)
   const rc = await ReplicationConnection.connect(input)
   try {
-    return await startStream(rc.connection, options, rc)
+    return await startStream(rc.connection, plan, rc)
   } catch (err) {
     await rc.close().catch(() => undefined)
     throw err
   }
+}
+
+/** The options, checked; what depends on the server is settled in startStream(). */
+interface Plan {
+  o: ReplicateOptions
+  proto: number
+  start: bigint
+  statusInterval: number
+  stopTimeout: number
+  highWaterMark: number
+}
+
+function planStream(o: ReplicateOptions): Plan {
+  if (o === undefined || o === null || typeof o !== 'object') throw new InterfaceError('replicate() needs its options: { slot, publications }')
+  checkSlot(o.slot)
+  const plan: Plan = {
+    o,
+    proto: protoVersionFor(o),
+    start: o.startLsn === undefined ? 0n : toLsn(o.startLsn, 'startLsn'),
+    statusInterval: milliseconds(o.statusInterval, 'statusInterval', 10_000, true),
+    stopTimeout: milliseconds(o.stopTimeout, 'stopTimeout', 5_000, false),
+    highWaterMark: positiveSize(o.highWaterMark, 'highWaterMark', 8 * 1024 * 1024),
+  }
+  startSql(o, plan.proto, plan.start, 0) // the option checks that need no server
+  o.signal?.throwIfAborted()
+  return plan
 }
 
 function protoVersionFor(o: ReplicateOptions): number {
@@ -192,12 +231,17 @@ function protoVersionFor(o: ReplicateOptions): number {
   return 1
 }
 
+/** A string literal as the replication command grammar reads it: quotes doubled, backslashes as they are. */
+function replicationLiteral(s: string): string {
+  return "'" + s.replaceAll("'", "''") + "'"
+}
+
 function startSql(o: ReplicateOptions, proto: number, start: bigint, major: number): string {
   const pubs = typeof o.publications === 'string' ? [o.publications] : o.publications
   if (!Array.isArray(pubs) || pubs.length === 0 || pubs.some((p) => typeof p !== 'string' || p === '')) {
     throw new InterfaceError('publications must be a publication name or a non-empty list of them')
   }
-  const options = [`proto_version '${proto}'`, `publication_names ${quoteLiteral(pubs.map(quoteIdentifier).join(','))}`]
+  const options = [`proto_version '${proto}'`, `publication_names ${replicationLiteral(pubs.map(quoteIdentifier).join(','))}`]
   const flag = (name: string, v: unknown, since: number): void => {
     if (v === undefined || v === false) return
     if (v !== true) throw new InterfaceError(`${name} must be true or false, got ${JSON.stringify(v)}`)
@@ -219,26 +263,58 @@ function startSql(o: ReplicateOptions, proto: number, start: bigint, major: numb
   return `START_REPLICATION SLOT ${checkSlot(o.slot)} LOGICAL ${formatLsn(start)} (${options.join(', ')})`
 }
 
-function positive(v: unknown, name: string, fallback: number, zeroOk: boolean): number {
+const MAX_TIMER = 2 ** 31 - 1
+
+function milliseconds(v: unknown, name: string, fallback: number, zeroOk: boolean): number {
   if (v === undefined) return fallback
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v === 0 && !zeroOk)) throw new InterfaceError(`${name} must be a ${zeroOk ? 'non-negative' : 'positive'} number, got ${String(v)}`)
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < (zeroOk ? 0 : 1) || v > MAX_TIMER) {
+    throw new InterfaceError(`${name} must be a whole number of milliseconds from ${zeroOk ? 0 : 1} to ${MAX_TIMER}, got ${String(v)}`)
+  }
   return v
 }
 
-async function startStream(conn: Connection, o: ReplicateOptions, owner: ReplicationConnection | undefined): Promise<ReplicationStream> {
-  if (o === undefined || o === null || typeof o !== 'object') throw new InterfaceError('replicate() needs its options: { slot, publications }')
-  const proto = protoVersionFor(o)
-  const start = o.startLsn === undefined ? 0n : toLsn(o.startLsn, 'startLsn')
-  const sql = startSql(o, proto, start, majorOf(conn))
+function positiveSize(v: unknown, name: string, fallback: number): number {
+  if (v === undefined) return fallback
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InterfaceError(`${name} must be a positive number of bytes, got ${String(v)}`)
+  return v
+}
+
+/** A duration setting as SHOW prints it ('60s', '500ms', '1min', '0'), in ms; undefined if unreadable. */
+export function settingMs(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$/.exec(text)
+  if (m === null) return undefined
+  const unit = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms']
+  return Number(m[1]) * unit
+}
+
+async function startStream(conn: Connection, plan: Plan, owner: ReplicationConnection | undefined): Promise<ReplicationStream> {
+  const { o } = plan
+  const sql = startSql(o, plan.proto, plan.start, majorOf(conn))
+  // The server ends a connection that says nothing for wal_sender_timeout; a
+  // paused socket cannot answer its keepalives, so the timer must be faster.
+  const [shown] = await conn.simpleQuery<{ wal_sender_timeout: string }>('SHOW wal_sender_timeout')
+  const senderTimeout = settingMs(shown?.rows[0]?.wal_sender_timeout ?? '') ?? 0
+  const half = Math.max(1, Math.floor(senderTimeout / 2))
+  const statusInterval = senderTimeout > 0 && (plan.statusInterval === 0 || plan.statusInterval > half) ? half : plan.statusInterval
   const req = new ReplicationRequest(sql, {
     types: conn.types,
-    protoVersion: proto,
-    statusInterval: positive(o.statusInterval, 'statusInterval', 10_000, true),
-    highWaterMark: positive(o.highWaterMark, 'highWaterMark', 8 * 1024 * 1024, false),
+    protoVersion: plan.proto,
+    statusInterval,
+    highWaterMark: plan.highWaterMark,
     autoAdvance: o.autoAdvance ?? true,
-    startLsn: start,
+    startLsn: plan.start,
+    stopTimeout: plan.stopTimeout,
+    onStuck: () => conn.terminate(`the replication stream did not end within ${plan.stopTimeout} ms of stop(): the connection was closed`),
   })
-  o.signal?.throwIfAborted()
+  const signal = o.signal
+  signal?.throwIfAborted()
+  // Watched from before START_REPLICATION goes out, so an abort during the start is not missed.
+  const onAbort = (): void => {
+    req.failWith(signal!.reason instanceof Error ? signal!.reason : new InterfaceError(`aborted: ${String(signal!.reason)}`))
+    void req.stop()
+  }
+  signal?.addEventListener('abort', onAbort, { once: true })
+  void req.whenEnded().then(() => signal?.removeEventListener('abort', onAbort))
   // Resolves once the request is written (it holds the connection from then on).
   await conn[EXCHANGE](sql, req, (wire, flow) => req.begin(wire, flow))
   try {
@@ -248,5 +324,9 @@ async function startStream(conn: Connection, o: ReplicateOptions, owner: Replica
     await req.whenEnded()
     throw err
   }
-  return new ReplicationStream(req, o.slot, owner, o.signal)
+  if (signal?.aborted === true) {
+    await req.whenEnded()
+    throw req.failure ?? signal.reason
+  }
+  return new ReplicationStream(req, o.slot, owner)
 }

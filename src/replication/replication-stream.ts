@@ -14,7 +14,6 @@ interface Owner {
 export class ReplicationStream implements AsyncIterable<ReplicationEvent> {
   private iterating = false
   private stopping: Promise<void> | undefined
-  private readonly onAbort: (() => void) | undefined
 
   /** @internal */
   constructor(
@@ -22,12 +21,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationEvent> {
     /** The slot streamed from. */
     readonly slot: string,
     private readonly owner: Owner | undefined,
-    private readonly signal: AbortSignal | undefined,
   ) {
-    if (signal !== undefined) {
-      this.onAbort = () => void this.stopWith(signal.reason as Error).catch(() => undefined)
-      signal.addEventListener('abort', this.onAbort, { once: true })
-    }
     // The owned connection closes with the stream, however it ended.
     void req.whenEnded().then(() => this.finish())
   }
@@ -66,32 +60,30 @@ export class ReplicationStream implements AsyncIterable<ReplicationEvent> {
   }
 
   /**
-   * Confirms that everything up to `lsn` (a Commit's `commitEndLsn`, or any
+   * Confirms that everything up to `lsn` (a Commit's `endLsn`, or any
    * event's `lsn`) is durably processed: the slot will not send it again.
    * Sent to the server at once (once per tick) and with every status update.
+   * A position past anything the server has sent is refused (InterfaceError):
+   * the slot would skip what lies between.
    */
   acknowledge(lsn: bigint | string): void {
     this.req.acknowledge(toLsn(lsn, 'acknowledge()'))
   }
 
   /**
-   * Ends streaming and waits for the server to end it; what was received and
-   * not acknowledged comes again next time. The connection of a stream made
-   * by replicate() is closed; one from ReplicationConnection is usable again.
+   * Ends streaming and waits for the server to end it (at most `stopTimeout`,
+   * then the connection is closed); what was received and not acknowledged
+   * comes again next time. The connection of a stream made by replicate() is
+   * closed; one from ReplicationConnection takes commands again (not another
+   * stream: the server streams once per connection).
    */
   stop(): Promise<void> {
     return (this.stopping ??= this.req.stop().then(() => this.finish()))
   }
 
-  private stopWith(reason: Error): Promise<void> {
-    this.req.failWith(reason)
-    return this.stop()
-  }
-
   private closed: Promise<void> | undefined
 
   private finish(): Promise<void> {
-    if (this.signal !== undefined && this.onAbort !== undefined) this.signal.removeEventListener('abort', this.onAbort)
     return (this.closed ??= this.owner?.close().catch(() => undefined) ?? Promise.resolve())
   }
 

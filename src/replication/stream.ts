@@ -32,6 +32,10 @@ export interface StreamSettings {
   autoAdvance: boolean
   /** Where streaming started (what is flushed at first). */
   startLsn: bigint
+  /** How long stop() waits for the server to end the cycle before `onStuck` (ms). */
+  stopTimeout: number
+  /** Tears the connection down: the server did not end the cycle in time after stop(). */
+  onStuck: () => void
 }
 
 interface Entry {
@@ -50,7 +54,8 @@ export class ReplicationRequest implements Request {
   private head = 0
   private queued = 0
   private paused = false
-  private waiter: (() => void) | undefined
+  /** Callers of next() waiting for an event: all are woken, each takes its own or waits again. */
+  private waiters: (() => void)[] = []
   private error: Error | undefined
   /** CopyBothResponse arrived (or the cycle ended before it). */
   private startWaiters: { resolve(): void; reject(e: Error): void } | undefined
@@ -80,6 +85,9 @@ export class ReplicationRequest implements Request {
   /** Transactions streamed in progress (protocol 2 and up) not yet committed or aborted. */
   private readonly openStreams = new Set<number>()
   private statusQueued = false
+  /** The server sent CopyDone. */
+  private serverDone = false
+  private stopTimer: NodeJS.Timeout | undefined
   private lastStatusAt = 0
   private replyTimer: NodeJS.Timeout | undefined
   /** stop() came before CopyBothResponse: CopyDone goes out when it arrives. */
@@ -125,6 +133,7 @@ export class ReplicationRequest implements Request {
         return this.receive(msg.data)
       case 'CopyDone':
         // The server ends streaming (shutdown, or its own end of WAL): answer in kind.
+        this.serverDone = true
         if (!this.doneSent) this.sendDone()
         return
       case 'ErrorResponse':
@@ -204,7 +213,8 @@ export class ReplicationRequest implements Request {
         if (this.head === this.queue.length) {
           this.queue.length = 0
           this.head = 0
-        } else if (this.head > 4096) {
+        } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+          // Compacted once half is read: each entry is moved at most once on average.
           this.queue.splice(0, this.head)
           this.head = 0
         }
@@ -225,7 +235,7 @@ export class ReplicationRequest implements Request {
       }
       if (this.error !== undefined && (this.ended || this.doneSent)) throw this.error
       if (this.ended) return null
-      await new Promise<void>((r) => (this.waiter = r))
+      await new Promise<void>((r) => this.waiters.push(r))
     }
   }
 
@@ -236,6 +246,11 @@ export class ReplicationRequest implements Request {
 
   /** Records `lsn` as durably processed; the server hears of it at once (coalesced per tick). */
   acknowledge(lsn: bigint): void {
+    const known = this.received > this.serverEnd ? this.received : this.serverEnd
+    if (lsn > known) {
+      // The slot would skip whatever lies between: refused rather than lose changes.
+      throw new InterfaceError(`acknowledge(${formatLsn(lsn)}) is past anything the server has sent (up to ${formatLsn(known)}); acknowledge a Commit's endLsn or an event's lsn`)
+    }
     if (lsn <= this.acknowledged) return
     this.acknowledged = lsn
     if (lsn > this.flushed) this.flushed = lsn
@@ -300,6 +315,12 @@ export class ReplicationRequest implements Request {
       this.flow?.resume()
     }
     this.wake()
+    if (!this.ended && this.stopTimer === undefined) {
+      this.stopTimer = setTimeout(() => {
+        if (!this.ended) this.settings.onStuck()
+      }, this.settings.stopTimeout)
+      this.stopTimer.unref()
+    }
     return this.whenEnded()
   }
 
@@ -316,6 +337,10 @@ export class ReplicationRequest implements Request {
   complete(_status: TransactionStatus): void {
     if (!this.started && this.error === undefined) {
       this.error = new InterfaceError(`${this.sql.split(' ')[0]} did not start a replication stream`)
+    } else if (this.started && !this.doneSent && !this.serverDone && this.error === undefined) {
+      // Ended with neither side's CopyDone, and the session goes on: the walsender did not stream
+      // (it streams logical replication once per connection). A shutdown ends that way too, but closes.
+      this.error = new InterfaceError('the server ended START_REPLICATION without streaming anything; a connection streams logical replication once: open a new connection for the next stream')
     }
     this.end()
   }
@@ -329,6 +354,7 @@ export class ReplicationRequest implements Request {
     this.ended = true
     if (this.timer !== undefined) clearInterval(this.timer)
     if (this.replyTimer !== undefined) clearTimeout(this.replyTimer)
+    if (this.stopTimer !== undefined) clearTimeout(this.stopTimer)
     if (this.paused) {
       this.paused = false
       this.flow?.resume()
@@ -340,9 +366,8 @@ export class ReplicationRequest implements Request {
   }
 
   private wake(): void {
-    const w = this.waiter
-    this.waiter = undefined
-    w?.()
+    if (this.waiters.length === 0) return
+    for (const w of this.waiters.splice(0)) w()
   }
 }
 

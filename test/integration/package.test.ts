@@ -61,7 +61,7 @@ const OTEL = ['@opentelemetry/api', '@opentelemetry/sdk-trace-base']
 
 const ESM = `
 import dc from 'node:diagnostics_channel'
-import { connect, DatabaseError, Pool, sql, CHANNELS } from 'pgline'
+import { connect, DatabaseError, Pool, sql, CHANNELS, replicate, ReplicationConnection, parseLsn, formatLsn, UNCHANGED_TOAST } from 'pgline'
 import { instrument } from 'pgline/otel'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { connectSync } from 'pgline/sync'
@@ -95,6 +95,7 @@ const pgPool = new PgPool({ host: options.host, port: options.port, user: option
 const viaFacade = await pgPool.query('select $1::int8 as n', [7])
 if (viaFacade.rows[0].n !== '7' || pgDefault.Pool !== PgPool) throw new Error('pgline/pg: ' + JSON.stringify(viaFacade.rows))
 await pgPool.end()
+if (typeof replicate !== 'function' || typeof ReplicationConnection.connect !== 'function' || formatLsn(parseLsn('16/b374d848')) !== '16/B374D848' || typeof UNCHANGED_TOAST !== 'symbol') throw new Error('replication exports')
 console.log('esm: done')
 `
 
@@ -106,6 +107,7 @@ const { connectSync, DatabaseError } = require('pgline/sync')
 
 async function main() {
   if (typeof pgline.connect !== 'function' || typeof Pool !== 'function') throw new Error('exports: ' + Object.keys(pgline))
+  if (typeof pgline.replicate !== 'function' || pgline.formatLsn(pgline.parseLsn('0/10')) !== '0/10') throw new Error('replication exports from CommonJS')
   // One module instance whichever way it is loaded: no dual-package hazard.
   const imported = await import('pgline')
   if (imported.connect !== connect || pgline.DatabaseError !== DatabaseError) throw new Error('two copies of pgline')
@@ -179,17 +181,26 @@ export async function check(url: string): Promise<void> {
   const pgRows: { n: number }[] = (await pgPool.query<{ n: number }>('select 1 as n')).rows
   const checkout: PgPoolClient = await pgPool.connect()
   checkout.release()
-  void [a, first, n, s, names, notArray, shown, pooled, synced, pgRows, fromFragment]
+  const typed = async (stream: ReplicationStream): Promise<bigint | undefined> => {
+    for await (const e of stream) {
+      if (e.kind === 'insert') void (e.new.id === UNCHANGED_TOAST)
+      // @ts-expect-error a commit has no rows
+      if (e.kind === 'commit') void e.new
+      if (e.kind === 'commit') return e.endLsn
+    }
+    return undefined
+  }
+  void [a, first, n, s, names, notArray, shown, pooled, synced, pgRows, fromFragment, typed, replicate]
 }
 `
 
-const MTS = `import { connect, DatabaseError, Pool, sql, type SqlFragment, type ColumnsResult, type Result, type Row } from 'pgline'
+const MTS = `import { connect, DatabaseError, Pool, sql, replicate, UNCHANGED_TOAST, type ReplicationStream, type SqlFragment, type ColumnsResult, type Result, type Row } from 'pgline'
 import { instrument } from 'pgline/otel'
 import { connectSync } from 'pgline/sync'
 import { Pool as PgPool, type PoolClient as PgPoolClient } from 'pgline/pg'
 ${TS_BODY}`
 
-const CTS = `import { connect, DatabaseError, Pool, sql, type SqlFragment, type ColumnsResult, type Result, type Row } from 'pgline'
+const CTS = `import { connect, DatabaseError, Pool, sql, replicate, UNCHANGED_TOAST, type ReplicationStream, type SqlFragment, type ColumnsResult, type Result, type Row } from 'pgline'
 import { instrument } from 'pgline/otel'
 import { Pool as PgPool, type PoolClient as PgPoolClient } from 'pgline/pg'
 import sync = require('pgline/sync')

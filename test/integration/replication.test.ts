@@ -6,6 +6,10 @@
 // messages, transactions streamed in progress, acknowledge and restart with
 // nothing lost, a slow consumer held to bounded memory, and the server
 // restarting under the stream.
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   Connection,
@@ -29,7 +33,7 @@ let admin: Connection
 
 beforeAll(async () => {
   server = await startEmbedded({
-    settings: ['wal_level=logical', 'wal_sender_timeout=3s', 'logical_decoding_work_mem=64kB', 'max_replication_slots=20', 'max_wal_senders=20'],
+    settings: ['wal_level=logical', 'wal_sender_timeout=3s', 'logical_decoding_work_mem=64kB', 'max_replication_slots=20', 'max_wal_senders=20', 'max_prepared_transactions=10'],
   })
   admin = await Connection.connect(opts())
 }, 120_000)
@@ -44,6 +48,7 @@ function opts(extra: ConnectionOptions = {}): ConnectionOptions {
 }
 
 let n = 0
+const quoteId = (name: string): string => '"' + name.replaceAll('"', '""') + '"'
 const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
@@ -138,7 +143,7 @@ describe('the replication connection', () => {
 })
 
 /** A publication over fresh tables and a slot made after them; returned with a cleanup. */
-async function setup(tables: Record<string, string>, slotOptions: { temporary?: boolean } = {}): Promise<{ pub: string; slot: string; names: Record<string, string>; drop(): Promise<void> }> {
+async function setup(tables: Record<string, string>, slotOptions: { temporary?: boolean; twoPhase?: boolean } = {}): Promise<{ pub: string; slot: string; names: Record<string, string>; drop(): Promise<void> }> {
   const names: Record<string, string> = {}
   for (const [k, ddl] of Object.entries(tables)) {
     names[k] = unique(k)
@@ -147,7 +152,7 @@ async function setup(tables: Record<string, string>, slotOptions: { temporary?: 
   const pub = unique('pub')
   await admin.simpleQuery(`create publication ${pub} for table ${Object.values(names).join(', ')}`)
   const slot = unique('slot')
-  await admin.query(`select pg_create_logical_replication_slot($1, 'pgoutput', $2)`, [slot, slotOptions.temporary === true])
+  await admin.query(`select pg_create_logical_replication_slot($1, 'pgoutput', $2, $3)`, [slot, slotOptions.temporary === true, slotOptions.twoPhase === true])
   return {
     pub,
     slot,
@@ -316,6 +321,29 @@ describe('changes decoded', () => {
       await s.drop()
     }
   })
+  it('two-phase: a prepared transaction comes at PREPARE, then its COMMIT PREPARED or ROLLBACK PREPARED (twoPhase: true)', async () => {
+    const s = await setup({ t: '(id int primary key)' }, { twoPhase: true })
+    const t = s.names.t!
+    const stream = await replicate(opts(), { slot: s.slot, publications: s.pub, twoPhase: true })
+    const gid = (k: string) => `${s.slot}_${k}`
+    try {
+      await admin.simpleQuery(`begin; insert into ${t} values (1); prepare transaction '${gid('a')}'`)
+      const prepared = await take(stream, (e) => e.kind === 'prepare')
+      expect(prepared.map((e) => e.kind)).toEqual(['beginPrepare', 'relation', 'insert', 'prepare'])
+      expect(prepared[0]).toMatchObject({ kind: 'beginPrepare', gid: gid('a') })
+      expect(prepared[3]).toMatchObject({ kind: 'prepare', gid: gid('a') })
+      await admin.simpleQuery(`commit prepared '${gid('a')}'`)
+      expect(await take(stream, () => true)).toMatchObject([{ kind: 'commitPrepared', gid: gid('a') }])
+      await admin.simpleQuery(`begin; insert into ${t} values (2); prepare transaction '${gid('b')}'`)
+      await admin.simpleQuery(`rollback prepared '${gid('b')}'`)
+      const rolled = await take(stream, (e) => e.kind === 'rollbackPrepared')
+      expect(rolled.map((e) => e.kind)).toEqual(['beginPrepare', 'insert', 'prepare', 'rollbackPrepared'])
+      expect(rolled[3]).toMatchObject({ kind: 'rollbackPrepared', gid: gid('b') })
+    } finally {
+      await stream.stop()
+      await s.drop()
+    }
+  })
 })
 
 describe('acknowledge, restart, backpressure', () => {
@@ -442,5 +470,150 @@ describe('acknowledge, restart, backpressure', () => {
     expect(r.code).not.toBe(0)
     expect(r.killed).toBe(false)
     await s.drop()
+  })
+})
+
+describe('what a hostile user tries', () => {
+  it('a ReplicationConnection streams once: a second replicate() is refused by name, commands still run', async () => {
+    const s = await setup({ t: '(id int primary key)' })
+    const rc = await ReplicationConnection.connect(opts())
+    try {
+      const first = await rc.replicate({ slot: s.slot, publications: s.pub })
+      await first.stop()
+      await expect(rc.replicate({ slot: s.slot, publications: s.pub })).rejects.toThrow(/streams logical replication once per connection/)
+      expect((await rc.query('select 4 as four'))[0]!.rows).toEqual([{ four: 4 }])
+    } finally {
+      await rc.close()
+      await s.drop()
+    }
+  })
+
+  it('close() while the socket is paused by a slow consumer settles, and so does the pending next()', async () => {
+    const s = await setup({ t: '(id int primary key, pad text)' })
+    await admin.simpleQuery(`insert into ${s.names.t} select g, repeat('z', 300) from generate_series(1, 20000) g`)
+    const rc = await ReplicationConnection.connect(opts())
+    const stream = await rc.replicate({ slot: s.slot, publications: s.pub, highWaterMark: 16 * 1024, statusInterval: 0 })
+    await stream.next()
+    await new Promise((r) => setTimeout(r, 300)) // the queue fills and the socket is paused
+    await rc.close()
+    // What was queued still comes, then the end is reported.
+    let last: unknown
+    for (;;) {
+      try {
+        if ((await stream.next()) === null) break
+      } catch (err) {
+        last = err
+        break
+      }
+    }
+    expect(last).toBeInstanceOf(ConnectionError)
+    expect(stream.ended).toBe(true)
+    await s.drop()
+  })
+
+  it('stop() on a network that went silent closes the connection after stopTimeout instead of hanging', async () => {
+    const { startFaultProxy } = await import('../support/fault-proxy.js')
+    const s = await setup({ t: '(id int primary key)' })
+    await admin.simpleQuery(`insert into ${s.names.t} values (1)`)
+    const proxy = await startFaultProxy({ fault: 'stall', stall: 'pause', at: { from: 'client', type: 'c', nth: 1 }, host: server.info.host, port: server.info.port })
+    try {
+      const stream = await replicate(opts({ host: '127.0.0.1', port: proxy.port }), { slot: s.slot, publications: s.pub, stopTimeout: 300 })
+      await take(stream, commits(1))
+      await stream.stop()
+      expect(stream.ended).toBe(true)
+      await expect(stream.next()).rejects.toThrow(/did not end within 300 ms of stop\(\)/)
+    } finally {
+      await proxy.close()
+      await until('the walsender to go', async () => (await admin.query('select 1 from pg_replication_slots where slot_name = $1 and active', [s.slot])).rowCount === 0, 10_000)
+      await s.drop()
+    }
+  })
+
+  it('a signal aborted while START_REPLICATION is under way rejects replicate() with its reason', async () => {
+    const s = await setup({ t: '(id int primary key)' })
+    const ac = new AbortController()
+    const started = replicate(opts(), { slot: s.slot, publications: s.pub, signal: ac.signal })
+    setTimeout(() => ac.abort(new Error('changed my mind')), 0)
+    const outcome = await started.then((st) => st.next().then(() => 'no error', (e: Error) => e.message), (e: Error) => e.message)
+    expect(outcome).toBe('changed my mind')
+    await until('the walsender to go', async () => (await admin.query('select 1 from pg_replication_slots where slot_name = $1 and active', [s.slot])).rowCount === 0, 10_000)
+    await s.drop()
+  })
+
+  it('a consumer paused longer than wal_sender_timeout (3 s here) keeps its connection with the default statusInterval', async () => {
+    const s = await setup({ t: '(id int primary key, pad text)' })
+    await admin.simpleQuery(`insert into ${s.names.t} select g, repeat('w', 300) from generate_series(1, 5000) g`)
+    const stream = await replicate(opts(), { slot: s.slot, publications: s.pub, highWaterMark: 32 * 1024 })
+    try {
+      await stream.next()
+      await new Promise((r) => setTimeout(r, 5_000))
+      const rest = await take(stream, commits(1))
+      expect(rest.filter((e) => e.kind === 'insert').length).toBeGreaterThan(4900)
+    } finally {
+      await stream.stop()
+      await s.drop()
+    }
+  })
+
+  it('acknowledge() past what the server sent is refused; two next() at once each get their own event', async () => {
+    const s = await setup({ t: '(id int primary key)' })
+    const stream = await replicate(opts(), { slot: s.slot, publications: s.pub })
+    try {
+      const a = stream.next()
+      const b = stream.next()
+      await admin.simpleQuery(`insert into ${s.names.t} values (1)`)
+      const [ea, eb] = await Promise.all([a, b])
+      expect(new Set([ea?.kind, eb?.kind])).toEqual(new Set(['begin', 'relation']))
+      expect(() => stream.acknowledge('FF/0')).toThrow(/past anything the server has sent/)
+      expect(() => stream.acknowledge('nonsense')).toThrow(TypeError)
+    } finally {
+      await stream.stop()
+      await s.drop()
+    }
+  })
+
+  it("the walsender terminated: the stream ends with the server's error and the owned connection closes", async () => {
+    const s = await setup({ t: '(id int primary key)' })
+    const stream = await replicate(opts({ applicationName: 'pgline_kill' }), { slot: s.slot, publications: s.pub })
+    const ended = stream.next().then(() => undefined, (e: unknown) => e)
+    await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pgline_kill'`)
+    const err = await ended
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect((err as DatabaseError).code).toBe('57P01')
+    expect(stream.ended).toBe(true)
+    await s.drop()
+  })
+
+  it('publication names with quotes, commas, upper case and backslashes reach the server intact', async () => {
+    const s = await setup({ t: '(id int primary key)' })
+    const odd = `Pub "x", y\\z'`
+    await admin.simpleQuery(`create publication ${quoteId(odd)} for table ${s.names.t}`)
+    const stream = await replicate(opts(), { slot: s.slot, publications: [odd] })
+    try {
+      await admin.simpleQuery(`insert into ${s.names.t} values (7)`)
+      expect(changes(await take(stream, commits(1)))).toMatchObject([{ kind: 'insert', new: { id: 7 } }])
+    } finally {
+      await stream.stop()
+      await admin.simpleQuery(`drop publication ${quoteId(odd)}`)
+      await s.drop()
+    }
+  })
+})
+
+describe('the README example', () => {
+  it('examples/replication.mjs is the README block verbatim, prints the change and exits by itself', async () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url))
+    const example = readFileSync(path.join(root, 'examples/replication.mjs'), 'utf8')
+    const body = example.split('\n').slice(3).join('\n').trim()
+    expect(readFileSync(path.join(root, 'README.md'), 'utf8')).toContain('```js\n' + body + '\n```')
+    const i = server.info
+    const url = `postgres://${i.superuser.user}:${encodeURIComponent(i.superuser.password!)}@${i.host}:${i.port}/${i.database}`
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, ['examples/replication.mjs'], { cwd: root, env: { ...process.env, DATABASE_URL: url }, timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr }),
+      ),
+    )
+    expect(out, out.stderr).toEqual({ code: 0, stdout: "insert orders { id: 1, total: '9.99' }\n", stderr: '' })
+    expect((await admin.query(`select 1 from pg_replication_slots where slot_name = 'orders_slot'`)).rowCount).toBe(0)
   })
 })
