@@ -94,7 +94,7 @@ export class Multiplexer {
   }
 
   query(sql: string, params: readonly unknown[] | undefined, options: QueryOptions, acquireTimeout = this.settings.acquireTimeout): Promise<Result<unknown>> {
-    const why = sessionChange(sql)
+    const why = verdictOf(sql)
     if (why !== undefined) {
       return Promise.reject(new MultiplexingRefused(`${why} cannot run on a multiplexed pool.query(): later statements of other callers would share that connection's state. Use pool.connection() or pool.transaction()`))
     }
@@ -330,6 +330,20 @@ export class Multiplexer {
  * fine to share. Function calls that change session state (set_config,
  * advisory locks, ...) are not seen: they are the caller's to avoid.
  */
+/** sessionChange() per SQL text, remembered: services send the same few texts over and over. */
+const verdicts = new Map<string, string | null>()
+const VERDICTS_MAX = 1024
+
+function verdictOf(sql: string): string | undefined {
+  let v = verdicts.get(sql)
+  if (v === undefined) {
+    v = sessionChange(sql) ?? null
+    if (verdicts.size >= VERDICTS_MAX) verdicts.clear()
+    verdicts.set(sql, v)
+  }
+  return v ?? undefined
+}
+
 export function sessionChange(sql: string): string | undefined {
   const words = leadingWords(sql, 5)
   const [a, b, c] = words

@@ -186,6 +186,24 @@ describe('COPY TO STDOUT', () => {
   })
 })
 
+describe('COPY TO and close()', () => {
+  it('close() while a slow COPY TO consumer holds the socket paused settles; the COPY, already under way, is read to its end', async () => {
+    const c = await connectAs('scram')
+    const out = c.copyTo('copy (select g, repeat($$x$$, 200) from generate_series(1, 200000) g) to stdout')
+    const it = out[Symbol.asyncIterator]()
+    let lines = 0
+    const count = (b: Buffer): void => {
+      for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) lines++
+    }
+    count((await it.next()).value as Buffer)
+    await new Promise((r) => setTimeout(r, 300)) // past the high-water mark: the socket is paused
+    await c.close() // used to wait for ever: a paused socket never saw the server's answer or its close
+    for (let r = await it.next(); !r.done; r = await it.next()) count(r.value)
+    expect(lines).toBe(200000)
+    expect(out.rowCount).toBe(200000)
+  })
+})
+
 describe('COPY with binary rows', () => {
   const COLS = `i int4, b int8, f float8, r float4, flag bool, s text, by bytea, u uuid, ts timestamptz, d date, n numeric, j jsonb, arr int4[], tarr text[]`
   const when = new Date('2023-03-04T05:06:07.089Z')
