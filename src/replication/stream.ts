@@ -58,7 +58,7 @@ export class ReplicationRequest implements Request {
   private waiters: (() => void)[] = []
   private error: Error | undefined
   /** CopyBothResponse arrived (or the cycle ended before it). */
-  private startWaiters: { resolve(): void; reject(e: Error): void } | undefined
+  private startWaiters: { resolve(): void; reject(e: Error): void }[] = []
   private started = false
   /** ReadyForQuery or the connection's end. */
   ended = false
@@ -88,7 +88,8 @@ export class ReplicationRequest implements Request {
   /** The server sent CopyDone. */
   private serverDone = false
   private stopTimer: NodeJS.Timeout | undefined
-  private lastStatusAt = 0
+  /** performance.now() of the last status update: a wall clock stepped back must not hold answers back. */
+  private lastStatusAt = -Infinity
   private replyTimer: NodeJS.Timeout | undefined
   /** stop() came before CopyBothResponse: CopyDone goes out when it arrives. */
   private stopBeforeStart = false
@@ -114,7 +115,7 @@ export class ReplicationRequest implements Request {
   whenStarted(): Promise<void> {
     if (this.started) return Promise.resolve()
     if (this.ended) return Promise.reject(this.error ?? new InterfaceError('the replication stream ended before it started'))
-    return new Promise((resolve, reject) => (this.startWaiters = { resolve, reject }))
+    return new Promise((resolve, reject) => this.startWaiters.push({ resolve, reject }))
   }
 
   handle(msg: BackendMessage): void {
@@ -125,8 +126,7 @@ export class ReplicationRequest implements Request {
           this.timer = setInterval(() => this.sendStatus(false), this.settings.statusInterval)
           this.timer.unref()
         }
-        this.startWaiters?.resolve()
-        this.startWaiters = undefined
+        for (const w of this.startWaiters.splice(0)) w.resolve()
         if (this.stopBeforeStart) this.sendDone()
         return
       case 'CopyData':
@@ -241,7 +241,7 @@ export class ReplicationRequest implements Request {
 
   /** Ends the stream with `err` for the consumer (its signal's reason). */
   failWith(err: Error): void {
-    this.error ??= err
+    if (!this.ended) this.error ??= err
   }
 
   /** Records `lsn` as durably processed; the server hears of it at once (coalesced per tick). */
@@ -269,7 +269,7 @@ export class ReplicationRequest implements Request {
    * limit that exchange would spin both processes.
    */
   private reply(): void {
-    const since = Date.now() - this.lastStatusAt
+    const since = performance.now() - this.lastStatusAt
     if (since >= REPLY_SPACING) return this.sendStatus(false)
     if (this.replyTimer !== undefined) return
     this.replyTimer = setTimeout(() => {
@@ -283,7 +283,7 @@ export class ReplicationRequest implements Request {
     const wire = this.wire
     if (wire === undefined || !this.started || this.ended || this.doneSent || wire.lost() !== undefined) return
     const written = this.received > this.flushed ? this.received : this.flushed
-    this.lastStatusAt = Date.now()
+    this.lastStatusAt = performance.now()
     fe.copyData(wire.writer, encodeStandbyStatusUpdate({ written, flushed: this.flushed, applied: this.acknowledged, clientTime: new Date(), replyRequested }))
     wire.scheduleFlush()
   }
@@ -346,7 +346,7 @@ export class ReplicationRequest implements Request {
   }
 
   fail(err: Error): void {
-    this.error ??= this.doneSent && !this.started ? err : streamLost(err, this)
+    this.error ??= streamLost(err, this)
     this.end()
   }
 
@@ -359,8 +359,8 @@ export class ReplicationRequest implements Request {
       this.paused = false
       this.flow?.resume()
     }
-    this.startWaiters?.reject(this.error ?? new InterfaceError('the replication stream ended before it started'))
-    this.startWaiters = undefined
+    const notStarted = this.error ?? new InterfaceError('the replication stream ended before it started')
+    for (const w of this.startWaiters.splice(0)) w.reject(notStarted)
     this.wake()
     for (const r of this.endWaiters.splice(0)) r()
   }

@@ -372,6 +372,35 @@ describe('acknowledge, restart, backpressure', () => {
     }
   })
 
+  it('autoAdvance: an unacknowledged commit is never passed; once all is acknowledged, WAL written for other tables does not stay held', async () => {
+    const s = await setup({ t: '(id int primary key)' })
+    const other = unique('other')
+    await admin.simpleQuery(`create table ${other} (id int)`)
+    const confirmed = async (): Promise<bigint> =>
+      parseLsn((await admin.query<{ l: string }>('select confirmed_flush_lsn::text as l from pg_replication_slots where slot_name = $1', [s.slot])).rows[0]!.l)
+    const stream = await replicate(opts(), { slot: s.slot, publications: s.pub, statusInterval: 100 })
+    try {
+      await admin.simpleQuery(`insert into ${s.names.t} values (1)`)
+      const commit = (await take(stream, commits(1))).at(-1)!
+      const end = commit.kind === 'commit' ? commit.endLsn : -1n
+      for (let i = 0; i < 20; i++) await admin.simpleQuery(`insert into ${other} values (${i})`)
+      await new Promise((r) => setTimeout(r, 1_000)) // keepalives come, status updates go out
+      expect(await confirmed()).toBeLessThan(end)
+      stream.acknowledge(end)
+      for (let i = 0; i < 20; i++) await admin.simpleQuery(`insert into ${other} values (${i})`)
+      const wal = parseLsn((await admin.query<{ l: string }>('select pg_current_wal_lsn()::text as l')).rows[0]!.l)
+      await until('the slot to move past the other table\'s WAL', async () => (await confirmed()) > end, 10_000)
+      expect(await confirmed()).toBeLessThanOrEqual(wal)
+      // And a new change after that still comes.
+      await admin.simpleQuery(`insert into ${s.names.t} values (2)`)
+      expect(changes(await take(stream, commits(1)))).toMatchObject([{ kind: 'insert', new: { id: 2 } }])
+    } finally {
+      await stream.stop()
+      await admin.simpleQuery(`drop table ${other}`)
+      await s.drop()
+    }
+  })
+
   it('breaking out of for-await stops the stream and closes the connection replicate() opened', async () => {
     const s = await setup({ t: '(id int primary key)' })
     await admin.simpleQuery(`insert into ${s.names.t} values (1)`)
