@@ -32,6 +32,7 @@ import pg from 'pg'
 import type { BenchTarget } from './drivers.js'
 import { ADDITIONAL_FORTUNE, DRIVERS, escapeHtml, renderFortunes, type DriverName } from './http/app.js'
 import { medianOf, waitForQuiet } from './stats.js'
+import { pinSelf } from './pin.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -142,18 +143,7 @@ function layoutNote(pinned: boolean, loadgenCpu: number): string {
   )
 }
 
-function hasTaskset(): boolean {
-  return spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0
-}
 
-function pinSelf(cpu: number): void {
-  if (process.env.PGLINE_HTTP_PINNED || os.availableParallelism() < 2 || !hasTaskset()) return
-  const r = spawnSync('taskset', ['-c', String(cpu), process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, PGLINE_HTTP_PINNED: String(cpu) },
-  })
-  process.exit(r.status ?? 1)
-}
 
 // ---- the database ----------------------------------------------------------
 
@@ -547,7 +537,7 @@ function seconds(t0: number): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  pinSelf(args.loadgenCpu)
+  pinSelf('PGLINE_HTTP_PINNED', args.loadgenCpu)
   const pinned = process.env.PGLINE_HTTP_PINNED !== undefined
   const loadgenCpu = pinned ? args.loadgenCpu : undefined
   const started = performance.now()

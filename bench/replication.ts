@@ -64,6 +64,7 @@ import { fileURLToPath } from 'node:url'
 import { Connection, replicate, type ReplicationEvent } from '../src/index.js'
 import type { BenchTarget } from './drivers.js'
 import { medianOf, waitForQuiet } from './stats.js'
+import { pinSelf } from './pin.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -187,19 +188,7 @@ function parseArgs(argv: string[]): Args {
 
 // ---- pinning and the server ------------------------------------------------
 
-function hasTaskset(): boolean {
-  return spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0
-}
 
-/** Re-runs this process pinned to CPU 0 (the server gets CPU 1); the consumers inherit the affinity. */
-function pinSelf(): void {
-  if (process.env.PGLINE_REPL_PINNED || os.availableParallelism() < 2 || !hasTaskset()) return
-  const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, PGLINE_REPL_PINNED: '0' },
-  })
-  process.exit(r.status ?? 1)
-}
 
 interface Server {
   target: BenchTarget
@@ -524,7 +513,7 @@ function findRecvlogical(): string | undefined {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  pinSelf()
+  pinSelf('PGLINE_REPL_PINNED', 0)
   const pinned = process.env.PGLINE_REPL_PINNED !== undefined
   const started = performance.now()
   const lines: string[] = []

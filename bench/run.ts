@@ -32,6 +32,7 @@ import type { EmbeddedMajor } from '../test/support/embedded.js'
 import { workloads } from './workloads.js'
 import { medianOf, waitForQuiet, formatTable } from './stats.js'
 import { chartTitle, renderChart, type ChartGroup } from './svg.js'
+import { pinSelf } from './pin.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -61,19 +62,7 @@ function parseArgs(argv: string[]): Args {
   }
 }
 
-function hasTaskset(): boolean {
-  return spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0
-}
 
-/** Re-runs this process pinned to CPU 0 (the server gets CPU 1). Returns true when it did. */
-function pinSelf(): boolean {
-  if (process.env.PGLINE_BENCH_PINNED || os.availableParallelism() < 2 || !hasTaskset()) return false
-  const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, PGLINE_BENCH_PINNED: '0' },
-  })
-  process.exit(r.status ?? 1)
-}
 
 function packageVersion(name: string): string | undefined {
   try {
@@ -164,7 +153,7 @@ function resultRow(o: Open, columns: MetricColumn[] | undefined): ResultRow {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  pinSelf()
+  pinSelf('PGLINE_BENCH_PINNED', 0)
   const pinned = process.env.PGLINE_BENCH_PINNED !== undefined
   const lines: string[] = []
   const say = (s: string): void => {

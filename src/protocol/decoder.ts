@@ -139,7 +139,8 @@ export class Decoder {
 
 const EMPTY = Buffer.alloc(0)
 
-function printable(type: number): string {
+/** A message type byte as errors show it: the character, or hex when unprintable. */
+export function printable(type: number): string {
   return type >= 0x20 && type < 0x7f ? String.fromCharCode(type) : `0x${type.toString(16).padStart(2, '0')}`
 }
 

@@ -3,10 +3,7 @@
 // RangeError from Buffer or a read past the message into its neighbours.
 import { ProtocolError } from '../errors/base.js'
 
-/** The message type byte as it appears in errors: the character, or hex when unprintable. */
-export function printable(type: number): string {
-  return type >= 0x20 && type < 0x7f ? String.fromCharCode(type) : `0x${type.toString(16).padStart(2, '0')}`
-}
+export { printable } from '../protocol/decoder.js'
 
 export class Reader {
   constructor(

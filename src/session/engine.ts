@@ -165,7 +165,7 @@ export class Engine implements OpContext {
     if (this.owner === token) return
     if (token === undefined) {
       throw new InterfaceError(
-        `${what} called on the connection while a transaction or pipeline holds it; use the handle it gave you (tx or p), or wait until it ends`,
+        `${what} called on the connection while a transaction, pipeline, stream, COPY or replication stream holds it; use the handle it gave you (tx, p, the stream), or wait until it ends`,
       )
     }
     throw new InterfaceError(`${what} called on a transaction or pipeline handle that is not active (it ended, or a nested one is running)`)

@@ -303,7 +303,7 @@ describe('COPY at scale and in context', () => {
   it('refuses COPY inside an explicit pipeline with a clear error', async () => {
     const t = await table()
     await conn.pipeline(async () => {
-      await expect(conn.copyFrom(`copy ${t} from stdin`)).rejects.toThrow(/pipeline holds it/)
+      await expect(conn.copyFrom(`copy ${t} from stdin`)).rejects.toThrow(/while a transaction, pipeline, stream, COPY or replication stream holds it/)
     })
   })
 })

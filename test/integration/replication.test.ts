@@ -510,6 +510,11 @@ describe('what a hostile user tries', () => {
       const first = await rc.replicate({ slot: s.slot, publications: s.pub })
       await first.stop()
       await expect(rc.replicate({ slot: s.slot, publications: s.pub })).rejects.toThrow(/streams logical replication once per connection/)
+      const again = await ReplicationConnection.connect(opts())
+      const held = await again.replicate({ slot: s.slot, publications: s.pub })
+      await expect(again.query('select 1')).rejects.toThrow(/while a transaction, pipeline, stream, COPY or replication stream holds it/)
+      await held.stop()
+      await again.close()
       expect((await rc.query('select 4 as four'))[0]!.rows).toEqual([{ four: 4 }])
     } finally {
       await rc.close()
