@@ -22,6 +22,7 @@ import type {
 } from './pgoutput-events.js'
 import { Reader, printable } from './reader.js'
 import { pgMicrosToDate } from './time.js'
+import { builtinOid } from './builtin-names.js'
 import { RelationEntry, readTuple } from './tuple.js'
 
 export type { PgOutputEvent } from './pgoutput-events.js'
@@ -86,6 +87,8 @@ export class PgOutputDecoder {
   readonly #types: TypeMap
   /** Relations as committed work sees them. */
   readonly #relations = new Map<number, RelationEntry>()
+  /** Domain OIDs and the built-in type each is decoded as (from Type messages). */
+  readonly #aliases = new Map<number, number>()
   /** Relations sent inside the stream blocks of a transaction, by its top-level xid. */
   readonly #streamed = new Map<number, Map<number, RelationEntry>>()
   #streamXid: number | undefined = undefined
@@ -318,7 +321,14 @@ export class PgOutputDecoder {
           target = this.#streamed.get(xid) ?? new Map<number, RelationEntry>()
           this.#streamed.set(xid, target)
         }
-        target.set(event.relation.id, new RelationEntry(event.relation))
+        target.set(event.relation.id, new RelationEntry(event.relation, event.relation.columns.map((c) => this.#aliases.get(c.typeOid) ?? c.typeOid)))
+        break
+      }
+      case 'type': {
+        // pgoutput names a domain by its base type: a domain over a built-in
+        // type is decoded as that type, as a query's result would be.
+        const base = event.namespace === 'pg_catalog' ? builtinOid(event.name) : undefined
+        if (base !== undefined && base !== event.oid) this.#aliases.set(event.oid, base)
         break
       }
       case 'streamStart':

@@ -18,7 +18,11 @@ export class RelationEntry {
   decoders: [Decoder[] | undefined, Decoder[] | undefined] = [undefined, undefined]
   version = -1
 
-  constructor(readonly relation: Relation) {}
+  /** `decodeOids`: the type each column is decoded as (a domain's base type); the column's own by default. */
+  constructor(
+    readonly relation: Relation,
+    readonly decodeOids: readonly number[] = relation.columns.map((c) => c.typeOid),
+  ) {}
 }
 
 function decodersFor(entry: RelationEntry, types: TypeMap, format: 0 | 1): Decoder[] {
@@ -26,7 +30,7 @@ function decodersFor(entry: RelationEntry, types: TypeMap, format: 0 | 1): Decod
     entry.decoders = [undefined, undefined]
     entry.version = types.version
   }
-  return (entry.decoders[format] ??= entry.relation.columns.map((c) => types.decoder(c.typeOid, format)))
+  return (entry.decoders[format] ??= entry.decodeOids.map((oid) => types.decoder(oid, format)))
 }
 
 /**

@@ -223,6 +223,33 @@ describe('changes decoded', () => {
     })
   }
 
+  it('a domain over a built-in type decodes as its base type, as a query gives it (text and binary)', async () => {
+    const dom = unique('posint')
+    await admin.simpleQuery(`create domain ${dom} as int check (value > 0)`)
+    const s = await setup({ t: `(id int primary key, v ${dom})` })
+    const binarySlot = unique('slot')
+    await admin.query(`select pg_create_logical_replication_slot($1, 'pgoutput')`, [binarySlot])
+    try {
+      await admin.simpleQuery(`insert into ${s.names.t} values (1, 5)`)
+      const expected = (await admin.query(`select * from ${s.names.t}`)).rows
+      expect(expected).toEqual([{ id: 1, v: 5 }])
+      for (const [slot, binary] of [[s.slot, false], [binarySlot, true]] as const) {
+        const stream = await replicate(opts(), { slot, publications: s.pub, binary })
+        try {
+          const ev = await take(stream, commits(1))
+          expect(ev.find((e) => e.kind === 'type')).toMatchObject({ kind: 'type', namespace: 'pg_catalog', name: 'int4' })
+          expect(changes(ev).map((e) => e.kind === 'insert' && e.new)).toEqual(expected)
+        } finally {
+          await stream.stop()
+        }
+      }
+    } finally {
+      await admin.query('select pg_drop_replication_slot($1)', [binarySlot])
+      await s.drop()
+      await admin.simpleQuery(`drop domain ${dom}`)
+    }
+  })
+
   it('updates and deletes: the old key when it changes, the whole old row with REPLICA IDENTITY FULL; unchanged TOAST marked; truncate', async () => {
     const s = await setup({ d: '(id int primary key, v text, big text)', f: '(id int primary key, v text)' })
     const { d, f } = s.names as { d: string; f: string }
