@@ -14,6 +14,18 @@ export interface BenchTarget {
   database: string
 }
 
+/** Where a postgres:// URL (the benches' $DATABASE_URL) points. */
+export function targetFromUrl(url: string): BenchTarget {
+  const u = new URL(url)
+  return {
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.slice(1)),
+  }
+}
+
 export const POINT_SELECT = 'select id, name, email, created_at from users where id = $1'
 export const BIG_LOOKUP = 'select id, payload from big where id = $1'
 export const INSERT = 'insert into bench_ins (id, v) values ($1, $2)'

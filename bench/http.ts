@@ -29,7 +29,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import pg from 'pg'
-import type { BenchTarget } from './drivers.js'
+import { targetFromUrl, type BenchTarget } from './drivers.js'
 import { ADDITIONAL_FORTUNE, DRIVERS, escapeHtml, renderFortunes, type DriverName } from './http/app.js'
 import { medianOf, waitForQuiet } from './stats.js'
 import { pinSelf } from './pin.js'
@@ -163,15 +163,8 @@ interface Server {
 async function startServer(pinned: boolean): Promise<Server> {
   const url = process.env.DATABASE_URL
   if (url) {
-    const u = new URL(url)
     return {
-      target: {
-        host: u.hostname,
-        port: Number(u.port || 5432),
-        user: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password),
-        database: u.pathname.slice(1),
-      },
+      target: targetFromUrl(url),
       stop: async () => {},
       note: 'server: $DATABASE_URL (not pinned by the harness)',
       cpu: undefined,

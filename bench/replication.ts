@@ -62,7 +62,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Connection, replicate, type ReplicationEvent } from '../src/index.js'
-import type { BenchTarget } from './drivers.js'
+import { targetFromUrl, type BenchTarget } from './drivers.js'
 import { medianOf, waitForQuiet } from './stats.js'
 import { pinSelf } from './pin.js'
 
@@ -186,9 +186,7 @@ function parseArgs(argv: string[]): Args {
   }
 }
 
-// ---- pinning and the server ------------------------------------------------
-
-
+// ---- the server ------------------------------------------------------------
 
 interface Server {
   target: BenchTarget
@@ -201,9 +199,8 @@ interface Server {
 async function startServer(pinned: boolean): Promise<Server> {
   const url = process.env.DATABASE_URL
   if (url) {
-    const u = new URL(url)
     return {
-      target: { host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) },
+      target: targetFromUrl(url),
       stop: async () => {},
       note: 'server: $DATABASE_URL (needs wal_level=logical; not pinned by the harness; the walsender CPU is not measured)',
       postmaster: undefined,

@@ -22,7 +22,7 @@ import pg from 'pg'
 import { Bench } from 'tinybench'
 import type { Env, Logins, Measurement, MetricColumn, ResultRow, SampleContext, Sampler, Workload } from './contenders.js'
 import { loadCopyStreams } from './copy-streams.js'
-import type { BenchTarget } from './drivers.js'
+import { targetFromUrl, type BenchTarget } from './drivers.js'
 import { loadData, type Table } from './data.js'
 import { findPsql } from './external.js'
 import { loadPgNative } from './pg-native.js'
@@ -75,14 +75,7 @@ function packageVersion(name: string): string | undefined {
 async function startServer(pinned: boolean, major: EmbeddedMajor): Promise<{ target: BenchTarget; logins: Logins; stop(): Promise<void>; note: string }> {
   const url = process.env.DATABASE_URL
   if (url) {
-    const u = new URL(url)
-    const target: BenchTarget = {
-      host: u.hostname,
-      port: Number(u.port || 5432),
-      user: decodeURIComponent(u.username),
-      password: decodeURIComponent(u.password),
-      database: u.pathname.slice(1),
-    }
+    const target = targetFromUrl(url)
     return {
       target,
       logins: {
